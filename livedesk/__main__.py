@@ -1,0 +1,3 @@
+from livedesk.cli import main
+
+main()

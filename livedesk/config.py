@@ -1,0 +1,58 @@
+"""One Settings object: every LIVEDESK_* environment variable, its default and its meaning."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _setting("sqlite:///livedesk.db", "SQLAlchemy URL of the database (SQLite or PostgreSQL).")
+    user_agent: str = _setting(
+        "livedesk/0.1 (+https://github.com/livedesk/livedesk; self-hosted news desk)",
+        "User-Agent sent with every request; also the name matched in robots.txt.",
+    )
+    timeout: float = _setting(20.0, "Seconds before a connect, read or whole request times out.")
+    max_bytes: int = _setting(10_000_000, "Largest response body accepted, checked while streaming.")
+    max_redirects: int = _setting(5, "Redirects followed before giving up.")
+    concurrency: int = _setting(16, "Requests in flight at once, all hosts together.")
+    per_host_concurrency: int = _setting(2, "Requests in flight at once to one host.")
+    per_host_delay: float = _setting(1.0, "Minimum seconds between two requests to the same host.")
+    retries: int = _setting(3, "Retries after a 429, a 5xx or a connection error.")
+    backoff_base: float = _setting(1.0, "First retry delay in seconds; doubles each retry (Retry-After wins).")
+    allowed_networks: str = _setting(
+        "",
+        "Comma-separated CIDRs that may be fetched although private/loopback (e.g. 127.0.0.0/8 for the demo).",
+    )
+    respect_robots: bool = _setting(True, "Honour robots.txt.")
+    poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
+    max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")
+    disable_after: int = _setting(10, "Consecutive failures after which a source is disabled.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read LIVEDESK_<FIELD> variables; explicit overrides (e.g. from CLI options) win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"LIVEDESK_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default)
+            if kind is bool:
+                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            else:
+                values[f.name] = kind(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, help) rows for the README and `livedesk config`."""
+        return [(f"LIVEDESK_{f.name.upper()}", repr(f.default), f.metadata["help"]) for f in fields(cls)]

@@ -1,0 +1,99 @@
+"""Plain dataclasses passed between pipeline stages.
+
+Stages never share mutable state: each takes one of these and returns another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    FEED = "feed"  # RSS, Atom or JSON Feed
+    SITEMAP = "sitemap"  # news sitemap or sitemap index
+    PAGE = "page"  # one article URL
+
+
+@dataclass(frozen=True)
+class Source:
+    """A place livedesk polls, with its HTTP fetch state."""
+
+    url: str
+    kind: SourceKind = SourceKind.FEED
+    title: str | None = None
+    id: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    error_count: int = 0
+    last_error: str | None = None
+    disabled: bool = False
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """What a feed (or sitemap) says about one article before its page is read."""
+
+    link: str
+    title: str | None = None
+    published_at: datetime | None = None
+    author: str | None = None
+    summary_html: str | None = None  # fallback text when the page cannot be fetched
+    entry_id: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    title: str | None
+    entries: list[FeedEntry]
+    kind: str  # "rss20", "atom10", "json11", "sitemap", ...
+    # Sub-sitemaps of a sitemap index: to be fetched in turn.
+    sitemaps: list[str] = field(default_factory=list)
+    # Non-fatal problems (feedparser's bozo), kept so the CLI can report them.
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Raw material for extraction: one HTML document at one URL."""
+
+    url: str
+    body: bytes
+    fetched_at: datetime
+    content_type: str | None = None
+    charset: str | None = None  # from the HTTP header, if any
+    entry: FeedEntry | None = None  # hints from the feed that pointed at this page
+    source_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """One extracted article, as stored."""
+
+    url: str
+    canonical_url: str
+    url_hash: str  # sha256 of canonical_url: the idempotency key
+    site: str  # registrable domain that served this copy
+    title: str
+    text: str  # clean main text, paragraphs split by "\n\n"
+    html: str  # sanitised main-content HTML for display
+    content_hash: str  # sha256 of the normalised text
+    first_seen_at: datetime
+    byline: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    attributed_to: str | None = None  # outlet named by an attribution line ("Sumber: www.cnn.com")
+    from_summary: bool = False  # text came from a feed summary because the page could not be read
+    source_id: int | None = None
+
+
+class UpsertOutcome(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"  # same canonical URL and same content: nothing changed

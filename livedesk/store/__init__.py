@@ -1,0 +1,288 @@
+"""The only place with SQL: every read and write of livedesk's data goes through Store.
+
+`Store.open(url)` works the same on SQLite (a file, the embedded default) and PostgreSQL (scaled out).
+Every write is its own committed transaction, and article writes are idempotent upserts keyed by the
+canonical-URL hash, so replaying an ingest after a crash neither loses nor duplicates anything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from livedesk.models import Article, Source, SourceKind, UpsertOutcome
+from livedesk.store import engine as engines
+from livedesk.store.schema import articles, sources
+
+__all__ = ["SourceNotFoundError", "Store", "StoredArticle"]
+
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+_SOURCE_FIELDS = tuple(f.name for f in fields(Source))
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the database holds it, with what later stages added."""
+
+    id: int
+    article: Article
+    updated_at: datetime
+    syndicated_from: str | None = None
+    story_id: int | None = None
+
+
+class SourceNotFoundError(LookupError):
+    pass
+
+
+class Store:
+    def __init__(self, engine: sa.Engine) -> None:
+        """Wrap a ready engine; use Store.open(url), which also migrates."""
+        self._engine = engine
+        self.dialect: str = engine.dialect.name
+        # SQLite allows one writer at a time: threads of this process queue here rather than spin on
+        # SQLITE_BUSY. PostgreSQL handles concurrent writers itself (row locks, ON CONFLICT).
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else nullcontext()
+        )
+        self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to a SQLAlchemy URL (or a SQLite file path) and migrate the schema to the latest."""
+        engine = engines.create(url)
+        try:
+            engines.migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """One committed write transaction; rolled back entirely if anything inside raises."""
+        with self._write_lock, self._engine.connect() as connection:
+            connection.execution_options(**{engines.WRITE: True})
+            with connection.begin():
+                yield connection
+
+    def _read(self) -> sa.Connection:
+        return self._engine.connect()
+
+    # sources
+
+    def add_source(
+        self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None
+    ) -> tuple[Source, bool]:
+        """The source at `url`, created if new; `created` tells which. An existing one is left as is."""
+        insert = (
+            self._insert(sources)
+            .values(url=url, kind=str(kind), title=title, created_at=_now())
+            .on_conflict_do_nothing(index_elements=[sources.c.url])
+            .returning(*sources.c)
+        )
+        with self._write() as connection:
+            row = connection.execute(insert).first()
+            if row is not None:
+                return _source(row), True
+            return _source(connection.execute(sa.select(sources).where(sources.c.url == url)).one()), False
+
+    def list_sources(self) -> list[Source]:
+        with self._read() as connection:
+            return [_source(row) for row in connection.execute(sa.select(sources).order_by(sources.c.id))]
+
+    def get_source(self, source_id: int) -> Source | None:
+        with self._read() as connection:
+            row = connection.execute(sa.select(sources).where(sources.c.id == source_id)).first()
+        return None if row is None else _source(row)
+
+    def due_sources(self, now: datetime) -> list[Source]:
+        """Enabled sources whose next poll time has come (or never polled), the longest waiting first."""
+        query = (
+            sa.select(sources)
+            .where(
+                sa.not_(sources.c.disabled),
+                sa.or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= now),
+            )
+            .order_by(sources.c.next_poll_at.asc().nulls_first(), sources.c.id)
+        )
+        with self._read() as connection:
+            return [_source(row) for row in connection.execute(query)]
+
+    def record_poll_success(
+        self,
+        source_id: int,
+        *,
+        polled_at: datetime,
+        next_poll_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        title: str | None = None,
+    ) -> None:
+        """Store the validators for the next conditional request and clear the failure count."""
+        self._update_source(
+            source_id,
+            last_polled_at=polled_at,
+            next_poll_at=next_poll_at,
+            etag=etag,
+            last_modified=last_modified,
+            title=sa.func.coalesce(title, sources.c.title),
+            error_count=0,
+            last_error=None,
+        )
+
+    def record_poll_failure(
+        self, source_id: int, *, polled_at: datetime, error: str, next_poll_at: datetime, disable_after: int
+    ) -> Source:
+        """Count one more consecutive failure; the source is disabled when it reaches `disable_after`."""
+        failures = sources.c.error_count + 1
+        gives_up = sa.and_(failures >= disable_after, sa.not_(sources.c.disabled))
+        reason = f"disabled after {disable_after} consecutive failures; last: {error}"
+        return self._update_source(
+            source_id,
+            last_polled_at=polled_at,
+            next_poll_at=next_poll_at,
+            error_count=failures,
+            last_error=error,
+            disabled=sa.or_(sources.c.disabled, failures >= disable_after),
+            disabled_reason=sa.case((gives_up, reason), else_=sources.c.disabled_reason),
+        )
+
+    def enable_source(self, source_id: int) -> None:
+        """Re-enable a disabled source with a clean slate; it is due at once."""
+        self._update_source(
+            source_id, disabled=False, disabled_reason=None, error_count=0, last_error=None, next_poll_at=None
+        )
+
+    def _update_source(self, source_id: int, **values: Any) -> Source:
+        update = sa.update(sources).where(sources.c.id == source_id).values(**values).returning(*sources.c)
+        with self._write() as connection:
+            row = connection.execute(update).first()
+        if row is None:
+            raise SourceNotFoundError(source_id)
+        return _source(row)
+
+    # articles
+
+    def upsert_article(self, article: Article) -> UpsertOutcome:
+        """Insert, update or ignore `article`, keyed by its url_hash (see _merge for the rules)."""
+        now = _now()
+        insert = (
+            self._insert(articles)
+            .values(**_article_values(article), updated_at=now)
+            .on_conflict_do_nothing(index_elements=[articles.c.url_hash])
+            .returning(articles.c.id)
+        )
+        with self._write() as connection:
+            # On PostgreSQL a concurrent insert of the same url_hash makes this wait for that
+            # transaction, then do nothing: exactly one writer ever sees NEW.
+            if connection.execute(insert).first() is not None:
+                return UpsertOutcome.NEW
+            # The row lock keeps concurrent updaters of the same article in turn (ignored by SQLite,
+            # where the write lock already serialises).
+            row = connection.execute(
+                sa.select(articles).where(articles.c.url_hash == article.url_hash).with_for_update()
+            ).one()
+            merged = _merge(_article(row), article)
+            if merged is None:
+                return UpsertOutcome.DUPLICATE
+            connection.execute(
+                sa.update(articles)
+                .where(articles.c.id == row.id)
+                .values(**_article_values(merged), updated_at=now)
+            )
+            return UpsertOutcome.UPDATED
+
+    def get_article(self, url_hash: str) -> StoredArticle | None:
+        with self._read() as connection:
+            row = connection.execute(sa.select(articles).where(articles.c.url_hash == url_hash)).first()
+        return None if row is None else _stored_article(row)
+
+    def find_by_content_hash(self, content_hash: str) -> list[StoredArticle]:
+        """Every stored copy with exactly this text, oldest first."""
+        query = sa.select(articles).where(articles.c.content_hash == content_hash).order_by(articles.c.id)
+        with self._read() as connection:
+            return [_stored_article(row) for row in connection.execute(query)]
+
+    def iter_articles(self, *, batch_size: int = 500) -> Iterator[StoredArticle]:
+        """Every article by id, read in batches (keyset pagination: no open transaction between them)."""
+        by_id = sa.select(articles).order_by(articles.c.id).limit(batch_size)
+        last_id = 0
+        while True:
+            with self._read() as connection:
+                rows = connection.execute(by_id.where(articles.c.id > last_id)).all()
+            yield from (_stored_article(row) for row in rows)
+            if len(rows) < batch_size:
+                return
+            last_id = rows[-1].id
+
+    def count_articles(self) -> int:
+        with self._read() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(articles)).scalar_one()
+
+
+def _merge(stored: Article, new: Article) -> Article | None:
+    """What to store in place of `stored` when `new` arrives for the same URL; None to keep it as is.
+
+    Full text replaces a feed summary, never the other way round. Otherwise a change of text, title,
+    byline or publication date is an update. A missing date or source does not erase a known one.
+    """
+    if new.from_summary and not stored.from_summary:
+        return None
+    merged = replace(
+        new,
+        first_seen_at=stored.first_seen_at,
+        published_at=new.published_at or stored.published_at,
+        source_id=stored.source_id if new.source_id is None else new.source_id,
+    )
+    if merged.from_summary == stored.from_summary and _identity(merged) == _identity(stored):
+        return None
+    return merged
+
+
+def _identity(article: Article) -> tuple[object, ...]:
+    return article.content_hash, article.title, article.byline, article.published_at
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _article_values(article: Article) -> dict[str, Any]:
+    return {name: getattr(article, name) for name in _ARTICLE_FIELDS}
+
+
+def _article(row: sa.Row[Any]) -> Article:
+    return Article(**{name: row._mapping[name] for name in _ARTICLE_FIELDS})
+
+
+def _stored_article(row: sa.Row[Any]) -> StoredArticle:
+    return StoredArticle(
+        id=row.id,
+        article=_article(row),
+        updated_at=row.updated_at,
+        syndicated_from=row.syndicated_from,
+        story_id=row.story_id,
+    )
+
+
+def _source(row: sa.Row[Any]) -> Source:
+    values = {name: row._mapping[name] for name in _SOURCE_FIELDS}
+    return Source(**{**values, "kind": SourceKind(values["kind"])})

@@ -1,0 +1,72 @@
+"""Engines for SQLite and PostgreSQL, and migrations to the latest schema."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+# Execution option marking a connection that will write (see _sqlite_begin).
+WRITE = "livedesk_write"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant shared by every livedesk process: they queue on it to migrate one at a time.
+_PG_MIGRATION_LOCK = 0x11FEDE5C
+
+
+def make_url(url: str) -> sa.URL:
+    """A SQLAlchemy URL; a plain file path means a SQLite database at that path."""
+    if "://" not in url:
+        return sa.URL.create("sqlite", database=url)
+    return sa.make_url(url)
+
+
+def create(url: str) -> sa.Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    # Pre-ping so a long-running server survives a PostgreSQL restart.
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (it would skip BEGIN before DDL and
+    # cannot say IMMEDIATE); _sqlite_begin emits BEGIN instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL: readers never block the writer nor each other. NORMAL is durable across application
+    # crashes in WAL mode and much faster than FULL. Foreign keys are off by default in SQLite.
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    # A writer takes the write lock up front: a deferred transaction that reads and then writes fails
+    # at once with SQLITE_BUSY (the busy timeout does not apply) if another connection wrote meanwhile.
+    immediate = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the latest revision, in one transaction; a no-op when already there."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("livedesk.store") / "migrations"))
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                # Several workers may start together; without the lock they would race to create tables.
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
