@@ -1,0 +1,470 @@
+"""The only module that speaks HTTP: polite, bounded, SSRF-guarded GETs.
+
+One fetch: check the URL (scheme, every resolved address) → robots.txt → wait for a per-host slot → GET,
+streamed under a size cap → retry 429/5xx/connection failures → follow redirects by hand, each hop checked
+like the first → FetchResult. Every failure is a FetchError with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+import urllib.robotparser
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+
+import httpcore
+import httpx
+from prometheus_client import Counter
+
+from livedesk.config import Settings
+
+MAX_RETRY_WAIT = 60.0  # longest single wait between retries; a longer Retry-After ends the retries
+ROBOTS_TTL = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached for more than a day
+ROBOTS_FAILURE_TTL = 3600.0
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+FETCH_REQUESTS = Counter("livedesk_fetch_requests", "Fetcher.fetch() calls by outcome.", ["outcome"])
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class FetchError(Exception):
+    """A fetch that gave no usable response. `str(err)` is `reason`; `retryable`: trying later may work."""
+
+    outcome = "error"  # the metrics label
+    retryable_by_default = False
+
+    def __init__(self, url: str, reason: str, *, retryable: bool | None = None) -> None:
+        super().__init__(reason)
+        self.url = url  # the URL (or redirect hop) whose request failed
+        self.reason = reason
+        self.retryable = self.retryable_by_default if retryable is None else retryable
+
+
+class BlockedURL(FetchError):
+    outcome = "blocked"
+
+
+class RobotsDisallowed(FetchError):
+    outcome = "robots"
+
+
+class TooLarge(FetchError):
+    outcome = "too_large"
+
+
+class TooManyRedirects(FetchError):
+    outcome = "too_many_redirects"
+
+
+class RedirectLoop(FetchError):
+    outcome = "redirect_loop"
+
+
+class HTTPStatusError(FetchError):
+    outcome = "http_status"
+
+    def __init__(self, url: str, status: int, reason: str, *, retryable: bool = False) -> None:
+        super().__init__(url, reason, retryable=retryable)
+        self.status = status
+
+
+class FetchTimeout(FetchError):
+    outcome = "timeout"
+    retryable_by_default = True
+
+
+class ConnectError(FetchError):
+    outcome = "connect"
+    retryable_by_default = True
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # final URL after redirects
+    status: int
+    body: bytes  # decoded (decompressed) body; b"" when not_modified
+    headers: dict[str, str]  # lower-cased names
+    content_type: str | None  # media type only, lower-case, e.g. "text/html"
+    charset: str | None  # from Content-Type, lower-case, if given
+    etag: str | None  # on a 304 that omits validators: the ones sent
+    last_modified: str | None
+    not_modified: bool
+    fetched_at: datetime  # timezone-aware UTC
+    redirects: tuple[str, ...]  # every URL that answered with a redirect, the requested one first
+
+
+# --- pure helpers --------------------------------------------------------------------------------------
+
+_UNSAFE_KINDS = (  # checked in this order so the message names the most specific kind
+    ("is_unspecified", "the unspecified address"),
+    ("is_loopback", "a loopback address"),
+    ("is_link_local", "a link-local address"),
+    ("is_multicast", "a multicast address"),
+    ("is_private", "a private address"),
+    ("is_reserved", "a reserved address"),
+)
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Settings.allowed_networks ("127.0.0.0/8, ::1/128") → networks; a bad CIDR raises ValueError."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def address_refusal(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
+    """Why `ip` must not be fetched from, or None when it may."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 reaches 10.0.0.1
+    if any(ip in network for network in allowed):
+        return None
+    for attribute, kind in _UNSAFE_KINDS:
+        if getattr(ip, attribute):
+            return kind
+    return None if ip.is_global else "not a globally routable address"  # e.g. 100.64.0.0/10 (CGNAT)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from `now` (delta-seconds or HTTP date), None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """'Text/HTML; charset="UTF-8"' → ("text/html", "utf-8")."""
+    if not value:
+        return None, None
+    media_type, *params = value.split(";")
+    charset = None
+    for param in params:
+        name, _, param_value = param.partition("=")
+        if name.strip().lower() == "charset" and param_value.strip().strip("\"'"):
+            charset = param_value.strip().strip("\"'").lower()
+    return media_type.strip().lower() or None, charset
+
+
+def _status_reason(status: int) -> str:
+    try:
+        return f"HTTP {status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def _retryable_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _parse_url(url: str, base: httpx.URL | None = None) -> httpx.URL:
+    """`url`, resolved against `base` when given (a Location header); FetchError when unusable."""
+    try:
+        absolute = base.join(url) if base is not None else httpx.URL(url)
+        # Fragments never reach the server; dropping them keeps loop detection and results canonical.
+        return absolute.copy_with(fragment=None)
+    except httpx.InvalidURL as exc:
+        raise FetchError(url, f"invalid URL: {exc}") from exc
+
+
+async def checked_addresses(host: str, port: int, allowed: Sequence[IPNetwork], url: str) -> list[str]:
+    """Resolve `host`; refuse (BlockedURL) if ANY address is unsafe, so no A/AAAA record can sneak through."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConnectError(url, f"cannot resolve {host}: {exc}") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # drop an IPv6 zone index
+        refusal = address_refusal(ip, allowed)
+        if refusal is not None:
+            target = host if host == str(ip) else f"{host} ({ip})"
+            raise BlockedURL(url, f"refused {target}: {refusal}")
+    return addresses
+
+
+class _CheckedBackend(httpcore.AnyIOBackend):
+    """Resolves, checks and connects to a checked address in one step.
+
+    The check in Fetcher runs before robots.txt and gives early, clear refusals, but a DNS answer may change
+    between that check and httpcore's own lookup (DNS rebinding). Connecting only to addresses checked here
+    closes that gap while TLS still verifies the certificate against the host name.
+    """
+
+    def __init__(self, allowed: Sequence[IPNetwork]) -> None:
+        super().__init__()
+        self._allowed = allowed
+
+    async def connect_tcp(self, host: str, port: int, **options: Any) -> httpcore.AsyncNetworkStream:
+        addresses = await checked_addresses(host, port, self._allowed, url=f"{host}:{port}")
+        error: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return await super().connect_tcp(address, port, **options)
+            except httpcore.ConnectError as exc:
+                error = exc
+        assert error is not None  # getaddrinfo never answers with an empty list
+        raise error
+
+
+def guarded_transport(settings: Settings) -> httpx.AsyncHTTPTransport:
+    """httpx's transport, connecting only to addresses that pass the SSRF check; no proxies from the env."""
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+    # httpx offers no public hook for httpcore's network backend; fail loudly if its internals move.
+    pool = transport._pool
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("unsupported httpx/httpcore version: cannot install the address check")
+    pool._network_backend = _CheckedBackend(parse_networks(settings.allowed_networks))
+    return transport
+
+
+# --- the fetcher ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _HostGate:
+    slots: asyncio.Semaphore
+    next_start: float = 0.0  # time.monotonic() before which no request to this host may start
+
+
+@dataclass(frozen=True)
+class _Robots:
+    parser: urllib.robotparser.RobotFileParser
+    expires: float  # time.monotonic()
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: httpx.Headers
+    body: bytes  # read only for 2xx
+
+
+class Fetcher:
+    """Use as `async with Fetcher(settings) as fetcher: await fetcher.fetch(url)`; one per event loop.
+
+    A custom `transport` keeps every check but the one at connect time (see _CheckedBackend), so it reopens
+    the DNS-rebinding gap; production code passes none.
+    """
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._allowed = parse_networks(settings.allowed_networks)
+        self._client = httpx.AsyncClient(
+            transport=transport or guarded_transport(settings),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, _HostGate] = {}
+        self._robots: dict[tuple[str, str, int | None], _Robots] = {}
+        self._robots_locks: dict[tuple[str, str, int | None], asyncio.Lock] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url`; with `etag`/`last_modified` a conditional GET whose 304 gives `not_modified=True`."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            result = await self._follow(
+                _parse_url(url), headers, retries=self._settings.retries, robots=self._settings.respect_robots
+            )
+        except FetchError as exc:
+            FETCH_REQUESTS.labels(exc.outcome).inc()
+            raise
+        FETCH_REQUESTS.labels("not_modified" if result.not_modified else "ok").inc()
+        return result
+
+    async def _follow(
+        self, url: httpx.URL, headers: dict[str, str], *, retries: int, robots: bool
+    ) -> FetchResult:
+        redirects: list[httpx.URL] = []
+        while True:
+            await self._check(url)
+            if robots and not await self._robots_allow(url):
+                raise RobotsDisallowed(
+                    str(url), f"robots.txt of {url.host} disallows {url.raw_path.decode()}"
+                )
+            response = await self._get(url, headers, retries)
+            location = response.headers.get("location")
+            if response.status not in REDIRECT_STATUSES or not location:
+                return _result(url, response, headers, retries, tuple(str(u) for u in redirects))
+            target = _parse_url(location, base=url)
+            if target == url or target in redirects:
+                raise RedirectLoop(str(url), f"redirect loop: {target} comes up twice")
+            if len(redirects) >= self._settings.max_redirects:
+                raise TooManyRedirects(str(url), f"more than {self._settings.max_redirects} redirects")
+            redirects.append(url)
+            url = target
+
+    async def _check(self, url: httpx.URL) -> None:
+        if url.scheme not in ("http", "https"):
+            scheme = f"{url.scheme}:" if url.scheme else "a relative URL"
+            raise BlockedURL(str(url), f"only http and https URLs are fetched, not {scheme}")
+        if not url.raw_host:
+            raise BlockedURL(str(url), "URL has no host")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if not 0 < port < 65536:  # getaddrinfo would silently wrap it
+            raise FetchError(str(url), f"invalid port {port}")
+        await checked_addresses(url.raw_host.decode("ascii"), port, self._allowed, str(url))
+
+    async def _robots_allow(self, url: httpx.URL) -> bool:
+        origin = (url.scheme, url.host, url.port)
+        # One robots.txt request per origin even when many fetches to a new host start together.
+        async with self._robots_locks.setdefault(origin, asyncio.Lock()):
+            robots = self._robots.get(origin)
+            if robots is None or robots.expires < time.monotonic():
+                robots = self._robots[origin] = await self._load_robots(url)
+        return robots.parser.can_fetch(self._settings.user_agent, str(url))
+
+    async def _load_robots(self, url: httpx.URL) -> _Robots:
+        robots_url = url.copy_with(path="/robots.txt", query=None)
+        lines: list[str] = []
+        ttl = ROBOTS_TTL
+        try:
+            result = await self._follow(robots_url, {}, retries=0, robots=False)
+            lines = result.body.decode("utf-8", "replace").splitlines()
+        except HTTPStatusError as exc:
+            # 4xx: RFC 9309 §2.3.1.3, robots.txt "unavailable" means crawl freely. 5xx: the RFC says assume
+            # disallow, but a news desk must not go silent because a site's robots.txt flaps; we stay polite
+            # through the per-host limits and ask again within the hour.
+            if exc.status >= 500:
+                ttl = ROBOTS_FAILURE_TTL
+        except FetchError:
+            ttl = ROBOTS_FAILURE_TTL  # timeouts, refused connections, oversized: allowed, as for 5xx
+        parser = urllib.robotparser.RobotFileParser()
+        parser.parse(lines)  # no lines: allow all
+        return _Robots(parser, time.monotonic() + ttl)
+
+    async def _get(self, url: httpx.URL, headers: dict[str, str], retries: int) -> _Response:
+        """One GET, retried after 429/5xx and connection failures; returns the last response."""
+        attempt = 0
+        while True:
+            backoff = min(self._settings.backoff_base * 2**attempt, MAX_RETRY_WAIT)
+            try:
+                response = await self._attempt(url, headers)
+            except (FetchTimeout, ConnectError):
+                if attempt >= retries:
+                    raise
+                wait = backoff
+            else:
+                if not _retryable_status(response.status) or attempt >= retries:
+                    return response
+                asked = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+                if asked is not None and asked > MAX_RETRY_WAIT:
+                    raise HTTPStatusError(
+                        str(url),
+                        response.status,
+                        f"{_status_reason(response.status)}; server asks to wait {asked:.0f} s "
+                        f"(more than {MAX_RETRY_WAIT:.0f} s), not retrying now",
+                        retryable=True,
+                    )
+                wait = backoff if asked is None else asked
+            await asyncio.sleep(wait)
+            attempt += 1
+
+    async def _attempt(self, url: httpx.URL, headers: dict[str, str]) -> _Response:
+        timeout = self._settings.timeout
+        async with self._slot(url.host):
+            try:
+                async with (
+                    asyncio.timeout(timeout),  # bounds the whole exchange, not just each read
+                    self._client.stream("GET", url, headers=headers) as response,
+                ):
+                    ok = 200 <= response.status_code < 300
+                    body = await self._read_capped(response, str(url)) if ok else b""
+                    return _Response(response.status_code, response.headers, body)
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise FetchTimeout(str(url), f"no complete response within {timeout:g} s") from exc
+            except httpx.TransportError as exc:
+                raise ConnectError(str(url), f"connection failed: {exc or type(exc).__name__}") from exc
+            except httpx.DecodingError as exc:
+                raise FetchError(str(url), f"undecodable body: {exc}") from exc
+            except (
+                BlockedURL,
+                ConnectError,
+            ) as exc:  # from _CheckedBackend, which knows the host, not the URL
+                raise type(exc)(str(url), exc.reason) from exc
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        cap = self._settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(url, f"Content-Length {declared} exceeds the {cap}-byte limit")
+        body = bytearray()
+        # aiter_bytes() yields decompressed bytes, so a gzip bomb is stopped as it inflates: at most one
+        # network read (64 KiB, inflating ~1000x at worst) beyond the cap is ever held.
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > cap:
+                raise TooLarge(url, f"body exceeds the {cap}-byte limit")
+        return bytes(body)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """A per-host slot, starting per_host_delay or more after the previous start; then a global slot."""
+        gate = self._hosts.setdefault(host, _HostGate(asyncio.Semaphore(self._settings.per_host_concurrency)))
+        async with gate.slots:
+            now = time.monotonic()
+            start = max(now, gate.next_start)
+            gate.next_start = start + self._settings.per_host_delay  # reserved before awaiting: no race
+            await asyncio.sleep(start - now)
+            async with self._slots:
+                yield
+
+
+def _result(
+    url: httpx.URL, response: _Response, sent: dict[str, str], retries: int, redirects: tuple[str, ...]
+) -> FetchResult:
+    status = response.status
+    not_modified = status == 304
+    if not not_modified and not 200 <= status < 300:
+        retryable = _retryable_status(status)
+        suffix = f" after {retries} retries" if retryable and retries else ""
+        raise HTTPStatusError(str(url), status, _status_reason(status) + suffix, retryable=retryable)
+    content_type, charset = parse_content_type(response.headers.get("content-type"))
+    return FetchResult(
+        url=str(url),
+        status=status,
+        body=response.body,
+        headers=dict(response.headers.items()),
+        content_type=content_type,
+        charset=charset,
+        # A 304 may omit its validators; the ones sent are still current, so callers can store them as is.
+        etag=response.headers.get("etag") or (sent.get("If-None-Match") if not_modified else None),
+        last_modified=response.headers.get("last-modified")
+        or (sent.get("If-Modified-Since") if not_modified else None),
+        not_modified=not_modified,
+        fetched_at=datetime.now(UTC),
+        redirects=redirects,
+    )
