@@ -30,6 +30,11 @@ class Settings:
         "",
         "Comma-separated CIDRs that may be fetched although private/loopback (e.g. 127.0.0.0/8 for the demo).",
     )
+    resolve: str = _setting(
+        "",
+        "Comma-separated host=address pairs used instead of DNS, like curl --resolve; the address still passes "
+        "the SSRF check (the offline demo gives each fictional outlet its own host name this way).",
+    )
     respect_robots: bool = _setting(True, "Honour robots.txt.")
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")

@@ -72,9 +72,7 @@ def counted(responses: list[tuple[int, dict[str, str], bytes]]):
 
 
 async def test_ok_returns_body_and_headers(http_server: LoopbackServer) -> None:
-    http_server.add(
-        "/page", "<p>hello</p>", headers={"Content-Type": "Text/HTML; charset=UTF-8", "X-Thing": "1"}
-    )
+    http_server.add("/page", "<p>hello</p>", headers={"Content-Type": "Text/HTML; charset=UTF-8", "X-Thing": "1"})
     result = await fetch(http_server.url("/page"))
     assert result.status == 200
     assert result.body == b"<p>hello</p>"
@@ -404,3 +402,17 @@ async def test_outcomes_are_counted(http_server: LoopbackServer) -> None:
     with pytest.raises(FetchError):
         await fetch("ftp://example.org/")
     assert (count("ok"), count("blocked")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_pinned_hosts_reach_their_address_and_still_pass_the_guard(http_server: LoopbackServer) -> None:
+    http_server.add("/article", b"<html>pinned</html>", headers={"Content-Type": "text/html"})
+    port = http_server.base_url.rsplit(":", 1)[1]
+    pinned = replace(SETTINGS, resolve="news.example=127.0.0.1")
+    result = await fetch(f"http://news.example:{port}/article", pinned)
+    assert result.body == b"<html>pinned</html>"
+    assert http_server.requests[-1].headers["host"] == f"news.example:{port}"
+
+    with pytest.raises(BlockedURL, match="10.9.8.7"):
+        await fetch(f"http://news.example:{port}/article", replace(SETTINGS, resolve="news.example=10.9.8.7"))
+    with pytest.raises(ValueError, match="host=address"):
+        Fetcher(replace(SETTINGS, resolve="news.example"))

@@ -14,7 +14,7 @@ import socket
 import time
 import urllib.robotparser
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -120,6 +120,29 @@ def parse_networks(text: str) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
+def parse_pinned_hosts(text: str) -> dict[str, str]:
+    """Settings.resolve ("news.example=127.0.0.1, wire.example=127.0.0.1") → {host: address}."""
+    pinned = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        host, sep, address = part.partition("=")
+        if not sep:
+            raise ValueError(f"expected host=address in LIVEDESK_RESOLVE, got {part!r}")
+        pinned[host.strip().lower()] = str(ipaddress.ip_address(address.strip()))
+    return pinned
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Where connections may go: networks allowed despite being private, and hosts pinned to an address."""
+
+    allowed: tuple[IPNetwork, ...] = ()
+    pinned: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AddressPolicy:
+        return cls(parse_networks(settings.allowed_networks), parse_pinned_hosts(settings.resolve))
+
+
 def address_refusal(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
     """Why `ip` must not be fetched from, or None when it may."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -182,16 +205,19 @@ def _parse_url(url: str, base: httpx.URL | None = None) -> httpx.URL:
         raise FetchError(url, f"invalid URL: {exc}") from exc
 
 
-async def checked_addresses(host: str, port: int, allowed: Sequence[IPNetwork], url: str) -> list[str]:
+async def checked_addresses(host: str, port: int, policy: AddressPolicy, url: str) -> list[str]:
     """Resolve `host`; refuse (BlockedURL) if ANY address is unsafe, so no A/AAAA record can sneak through."""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ConnectError(url, f"cannot resolve {host}: {exc}") from exc
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if host.lower() in policy.pinned:
+        addresses = [policy.pinned[host.lower()]]
+    else:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise ConnectError(url, f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         ip = ipaddress.ip_address(address.partition("%")[0])  # drop an IPv6 zone index
-        refusal = address_refusal(ip, allowed)
+        refusal = address_refusal(ip, policy.allowed)
         if refusal is not None:
             target = host if host == str(ip) else f"{host} ({ip})"
             raise BlockedURL(url, f"refused {target}: {refusal}")
@@ -206,12 +232,12 @@ class _CheckedBackend(httpcore.AnyIOBackend):
     closes that gap while TLS still verifies the certificate against the host name.
     """
 
-    def __init__(self, allowed: Sequence[IPNetwork]) -> None:
+    def __init__(self, policy: AddressPolicy) -> None:
         super().__init__()
-        self._allowed = allowed
+        self._policy = policy
 
     async def connect_tcp(self, host: str, port: int, **options: Any) -> httpcore.AsyncNetworkStream:
-        addresses = await checked_addresses(host, port, self._allowed, url=f"{host}:{port}")
+        addresses = await checked_addresses(host, port, self._policy, url=f"{host}:{port}")
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:
@@ -224,15 +250,13 @@ class _CheckedBackend(httpcore.AnyIOBackend):
 
 def guarded_transport(settings: Settings) -> httpx.AsyncHTTPTransport:
     """httpx's transport, connecting only to addresses that pass the SSRF check; no proxies from the env."""
-    limits = httpx.Limits(
-        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-    )
+    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency)
     transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
     # httpx offers no public hook for httpcore's network backend; fail loudly if its internals move.
     pool = transport._pool
     if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
         raise RuntimeError("unsupported httpx/httpcore version: cannot install the address check")
-    pool._network_backend = _CheckedBackend(parse_networks(settings.allowed_networks))
+    pool._network_backend = _CheckedBackend(AddressPolicy.from_settings(settings))
     return transport
 
 
@@ -267,7 +291,7 @@ class Fetcher:
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._allowed = parse_networks(settings.allowed_networks)
+        self._policy = AddressPolicy.from_settings(settings)
         self._client = httpx.AsyncClient(
             transport=transport or guarded_transport(settings),
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
@@ -286,9 +310,7 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self._client.aclose()
 
-    async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
-    ) -> FetchResult:
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """GET `url`; with `etag`/`last_modified` a conditional GET whose 304 gives `not_modified=True`."""
         headers = {}
         if etag:
@@ -305,16 +327,12 @@ class Fetcher:
         FETCH_REQUESTS.labels("not_modified" if result.not_modified else "ok").inc()
         return result
 
-    async def _follow(
-        self, url: httpx.URL, headers: dict[str, str], *, retries: int, robots: bool
-    ) -> FetchResult:
+    async def _follow(self, url: httpx.URL, headers: dict[str, str], *, retries: int, robots: bool) -> FetchResult:
         redirects: list[httpx.URL] = []
         while True:
             await self._check(url)
             if robots and not await self._robots_allow(url):
-                raise RobotsDisallowed(
-                    str(url), f"robots.txt of {url.host} disallows {url.raw_path.decode()}"
-                )
+                raise RobotsDisallowed(str(url), f"robots.txt of {url.host} disallows {url.raw_path.decode()}")
             response = await self._get(url, headers, retries)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
@@ -336,7 +354,7 @@ class Fetcher:
         port = url.port or (443 if url.scheme == "https" else 80)
         if not 0 < port < 65536:  # getaddrinfo would silently wrap it
             raise FetchError(str(url), f"invalid port {port}")
-        await checked_addresses(url.raw_host.decode("ascii"), port, self._allowed, str(url))
+        await checked_addresses(url.raw_host.decode("ascii"), port, self._policy, str(url))
 
     async def _robots_allow(self, url: httpx.URL) -> bool:
         origin = (url.scheme, url.host, url.port)
