@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from livedesk.models import Article, SourceKind, UpsertOutcome
 from livedesk.store import SourceNotFoundError, Store
@@ -63,11 +65,11 @@ def fail_on(store: Store) -> Iterator[Callable[[str], None]]:
 
 
 def test_migrations_reach_head_and_are_idempotent(database_url: str) -> None:
+    scripts = ScriptDirectory(str(files("livedesk.store") / "migrations"))
     for _ in range(2):
         with Store.open(database_url) as store, store._engine.connect() as connection:
-            assert (
-                connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
-            )
+            version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            assert version == scripts.get_current_head()
             assert {"sources", "articles"} <= set(sa.inspect(connection).get_table_names())
 
 
@@ -121,18 +123,13 @@ def test_add_source_is_idempotent_on_url(store: Store) -> None:
 
 
 def test_due_sources_are_enabled_and_due_longest_waiting_first(store: Store) -> None:
-    ids = {
-        name: store.add_source(f"https://{name}.example/feed")[0].id
-        for name in ("new", "a", "b", "later", "off")
-    }
+    ids = {name: store.add_source(f"https://{name}.example/feed")[0].id for name in ("new", "a", "b", "later", "off")}
     for name, next_poll_at in (
         ("a", T0 - timedelta(minutes=5)),
         ("b", T0 - timedelta(minutes=10)),
         ("later", T0 + timedelta(seconds=1)),
     ):
-        store.record_poll_success(
-            ids[name], polled_at=T0, next_poll_at=next_poll_at, etag=None, last_modified=None
-        )
+        store.record_poll_success(ids[name], polled_at=T0, next_poll_at=next_poll_at, etag=None, last_modified=None)
     store.record_poll_failure(ids["off"], polled_at=T0, error="gone", next_poll_at=T0, disable_after=1)
 
     assert [s.id for s in store.due_sources(T0)] == [ids["new"], ids["b"], ids["a"]]
@@ -174,9 +171,7 @@ def test_poll_failures_disable_the_source_until_enabled(store: Store) -> None:
     assert (first.error_count, first.last_error, first.disabled) == (1, "HTTP 500", False)
     assert first.next_poll_at == T0 + timedelta(minutes=30)
 
-    second = store.record_poll_failure(
-        source.id, polled_at=T0, error="HTTP 503", next_poll_at=T0, disable_after=2
-    )
+    second = store.record_poll_failure(source.id, polled_at=T0, error="HTTP 503", next_poll_at=T0, disable_after=2)
     assert (second.error_count, second.last_error, second.disabled) == (2, "HTTP 503", True)
     assert "2 consecutive failures" in second.disabled_reason and "HTTP 503" in second.disabled_reason
     assert store.due_sources(T0 + timedelta(days=1)) == []
@@ -240,9 +235,7 @@ def test_missing_date_or_source_does_not_erase_known_ones(store: Store) -> None:
     source, _ = store.add_source("https://news.example/feed.xml")
     article = make_article(source_id=source.id)
     store.upsert_article(article)
-    assert (
-        store.upsert_article(replace(article, published_at=None, source_id=None)) is UpsertOutcome.DUPLICATE
-    )
+    assert store.upsert_article(replace(article, published_at=None, source_id=None)) is UpsertOutcome.DUPLICATE
     assert store.get_article(article.url_hash).article == article
 
 
@@ -277,9 +270,7 @@ def test_datetimes_round_trip_as_aware_utc(database_url: str) -> None:
     with Store.open(url) as store:
         store.upsert_article(article)
         source, _ = store.add_source("https://news.example/feed.xml")
-        store.record_poll_success(
-            source.id, polled_at=published, next_poll_at=published, etag=None, last_modified=None
-        )
+        store.record_poll_success(source.id, polled_at=published, next_poll_at=published, etag=None, last_modified=None)
         stored = store.get_article(article.url_hash)
         polled = store.get_source(source.id)
         assert store.due_sources(published) == [polled]
@@ -372,3 +363,11 @@ def test_iterate_count_and_find_by_content(store: Store) -> None:
         "copy.example",
     ]
     assert store.find_by_content_hash("0" * 64) == []
+
+
+def test_find_article_by_fetched_url_or_canonical_hash(store: Store) -> None:
+    article = make_article(5)
+    store.upsert_article(article)
+    assert store.find_article(article.url, "f" * 64).article.url_hash == article.url_hash
+    assert store.find_article("https://elsewhere.example/", article.url_hash).article.url == article.url
+    assert store.find_article("https://elsewhere.example/", "f" * 64) is None

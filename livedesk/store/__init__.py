@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from livedesk.models import Article, Source, SourceKind, UpsertOutcome
 from livedesk.store import engine as engines
 from livedesk.store.schema import articles, sources
+from livedesk.store.stories import StoryStore
+from livedesk.store.syndication import SyndicationStore
 
 __all__ = ["SourceNotFoundError", "Store", "StoredArticle"]
 
@@ -43,16 +45,14 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store:
+class Store(SyndicationStore, StoryStore):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine
         self.dialect: str = engine.dialect.name
         # SQLite allows one writer at a time: threads of this process queue here rather than spin on
         # SQLITE_BUSY. PostgreSQL handles concurrent writers itself (row locks, ON CONFLICT).
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.dialect == "sqlite" else nullcontext()
-        )
+        self._write_lock: AbstractContextManager[Any] = threading.Lock() if self.dialect == "sqlite" else nullcontext()
         self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
 
     @classmethod
@@ -88,9 +88,7 @@ class Store:
 
     # sources
 
-    def add_source(
-        self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None
-    ) -> tuple[Source, bool]:
+    def add_source(self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None) -> tuple[Source, bool]:
         """The source at `url`, created if new; `created` tells which. An existing one is left as is."""
         insert = (
             self._insert(sources)
@@ -204,15 +202,20 @@ class Store:
             if merged is None:
                 return UpsertOutcome.DUPLICATE
             connection.execute(
-                sa.update(articles)
-                .where(articles.c.id == row.id)
-                .values(**_article_values(merged), updated_at=now)
+                sa.update(articles).where(articles.c.id == row.id).values(**_article_values(merged), updated_at=now)
             )
             return UpsertOutcome.UPDATED
 
     def get_article(self, url_hash: str) -> StoredArticle | None:
         with self._read() as connection:
             row = connection.execute(sa.select(articles).where(articles.c.url_hash == url_hash)).first()
+        return None if row is None else _stored_article(row)
+
+    def find_article(self, url: str, url_hash: str) -> StoredArticle | None:
+        """The article stored under this canonical-URL hash or fetched at exactly this URL."""
+        query = sa.select(articles).where((articles.c.url_hash == url_hash) | (articles.c.url == url)).limit(1)
+        with self._read() as connection:
+            row = connection.execute(query).first()
         return None if row is None else _stored_article(row)
 
     def find_by_content_hash(self, content_hash: str) -> list[StoredArticle]:

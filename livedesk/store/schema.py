@@ -88,4 +88,6 @@ articles = sa.Table(
     # Filled by later stages (syndication tracing, story clustering).
     sa.Column("syndicated_from", sa.Text),
     sa.Column("story_id", sa.Integer),
+    # Feed links are looked up by the URL they were fetched at; a hash index has no key-size limit in PostgreSQL.
+    sa.Index("ix_articles_url", "url", postgresql_using="hash"),
 )

@@ -68,6 +68,7 @@ def upgrade() -> None:
     )
     for column in ("content_hash", "site", "published_at", "first_seen_at", "source_id"):
         op.create_index(f"ix_articles_{column}", "articles", [column])
+    op.create_index("ix_articles_url", "articles", ["url"], postgresql_using="hash")
 
 
 def downgrade() -> None:

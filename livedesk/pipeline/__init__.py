@@ -1,0 +1,241 @@
+"""The ingest chain, reading like the diagram in DESIGN.md:
+
+    sources ──> fetch ──> extract ──> store
+
+`Ingestor` takes targets (URLs, files, directories, WARCs, OPML) or due sources, and reports what happened to each
+article. One bad target or source never stops the others: every failure becomes a line in the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from livedesk.config import Settings
+from livedesk.models import Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
+from livedesk.pipeline.extract import ExtractError, article_from_entry, canonicalize_url, extract, url_hash
+from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
+from livedesk.pipeline.sources import (
+    LocalFailure,
+    SourceError,
+    is_opml,
+    looks_like_feed,
+    parse_feed,
+    parse_opml,
+    read_path,
+)
+from livedesk.store import Store
+
+# Sitemap indexes may nest; real ones rarely go deeper than two levels.
+MAX_SITEMAP_DEPTH = 3
+
+
+@dataclass
+class IngestReport:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (where, one-line reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+    def count(self, outcome: UpsertOutcome) -> None:
+        self.outcomes[outcome.value] += 1
+
+    def fail(self, origin: str, reason: str) -> None:
+        self.outcomes["failed"] += 1
+        self.failures.append((origin, reason))
+
+    @property
+    def read_anything(self) -> bool:
+        return any(self.outcomes[o.value] for o in UpsertOutcome)
+
+
+ProgressHook = Callable[[str], None]
+
+
+class Ingestor:
+    """Runs targets through fetch → extract → store. Use as an async context manager."""
+
+    def __init__(self, store: Store, settings: Settings, *, on_item: ProgressHook | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.report = IngestReport()
+        self._on_item = on_item or (lambda _origin: None)
+        self._fetcher = Fetcher(settings)
+
+    async def __aenter__(self) -> Ingestor:
+        await self._fetcher.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._fetcher.__aexit__(*exc)
+
+    # -- targets given on the command line -------------------------------------------------------------
+
+    async def ingest(self, targets: Iterable[str]) -> IngestReport:
+        for target in targets:
+            path = Path(target)
+            if "://" not in target and path.exists():
+                await self._ingest_path(path)
+            elif target.startswith(("http://", "https://")):
+                await self._ingest_url(target)
+            else:
+                self.report.fail(target, "not an existing file or directory, nor an http(s) URL")
+        return self.report
+
+    async def _ingest_path(self, path: Path) -> None:
+        if path.is_file() and is_opml(path):
+            try:
+                feeds = parse_opml(path.read_bytes())
+            except SourceError as err:
+                self.report.fail(str(path), str(err))
+                return
+            await asyncio.gather(*(self._ingest_url(url) for url, _title in feeds))
+            return
+        for item in read_path(path):
+            if isinstance(item, LocalFailure):
+                self.report.fail(item.origin, item.reason)
+            elif isinstance(item, Feed):
+                await self.ingest_feed(item)
+            else:
+                self._store_page(item)
+
+    async def _ingest_url(self, url: str) -> None:
+        try:
+            result = await self._fetcher.fetch(url)
+        except FetchError as err:
+            self.report.fail(url, str(err))
+            return
+        await self._ingest_fetched(result)
+
+    async def _ingest_fetched(self, result: FetchResult, source_id: int | None = None, depth: int = 0) -> None:
+        if looks_like_feed(result.body, result.content_type):
+            try:
+                feed = parse_feed(result.body, result.url, result.content_type)
+            except SourceError as err:
+                self.report.fail(result.url, str(err))
+                return
+            await self.ingest_feed(feed, source_id=source_id, depth=depth)
+        else:
+            self._store_page(_page(result, source_id=source_id))
+
+    # -- feeds and sitemaps ------------------------------------------------------------------------------
+
+    async def ingest_feed(self, feed: Feed, *, source_id: int | None = None, depth: int = 0) -> None:
+        for problem in feed.warnings:
+            self.report.warnings.append((feed.url, problem))
+        if feed.sitemaps and depth < MAX_SITEMAP_DEPTH:
+            await asyncio.gather(*(self._ingest_sitemap(u, source_id, depth + 1) for u in feed.sitemaps))
+        await asyncio.gather(*(self._ingest_entry(entry, source_id) for entry in feed.entries))
+
+    async def _ingest_sitemap(self, url: str, source_id: int | None, depth: int) -> None:
+        try:
+            result = await self._fetcher.fetch(url)
+        except FetchError as err:
+            self.report.fail(url, str(err))
+            return
+        await self._ingest_fetched(result, source_id=source_id, depth=depth)
+
+    async def _ingest_entry(self, entry: FeedEntry, source_id: int | None) -> None:
+        # A feed lists the same articles poll after poll: skip pages we already hold in full.
+        known = self.store.find_article(entry.link, url_hash(canonicalize_url(entry.link)))
+        if known is not None and not known.article.from_summary:
+            self.report.count(UpsertOutcome.DUPLICATE)
+            self._on_item(entry.link)
+            return
+        try:
+            result = await self._fetcher.fetch(entry.link)
+        except FetchError as err:
+            # The page is out of reach: keep what the feed said, marked as a summary.
+            self.report.warnings.append((entry.link, f"{err}; kept the feed summary instead"))
+            self._store_summary(entry, source_id)
+            return
+        self._store_page(_page(result, source_id=source_id, entry=entry), fallback=entry)
+
+    # -- extract → store ---------------------------------------------------------------------------------
+
+    def _store_page(self, page: Page, fallback: FeedEntry | None = None) -> None:
+        self._on_item(page.url)
+        try:
+            article = extract(page)
+        except ExtractError as err:
+            if fallback is None:
+                self.report.fail(page.url, str(err))
+                return
+            self.report.warnings.append((page.url, f"{err}; kept the feed summary instead"))
+            self._store_summary(fallback, page.source_id)
+            return
+        self.report.count(self.store.upsert_article(article))
+
+    def _store_summary(self, entry: FeedEntry, source_id: int | None) -> None:
+        try:
+            article = article_from_entry(entry, fetched_at=datetime.now(UTC), source_id=source_id)
+        except ExtractError as err:
+            self.report.fail(entry.link, str(err))
+            return
+        self.report.count(self.store.upsert_article(article))
+
+    # -- polling sources ---------------------------------------------------------------------------------
+
+    async def poll(self, sources: Iterable[Source]) -> IngestReport:
+        await asyncio.gather(*(self._poll_one(source) for source in sources))
+        return self.report
+
+    async def _poll_one(self, source: Source) -> None:
+        assert source.id is not None
+        now = datetime.now(UTC)
+        try:
+            result = await self._fetcher.fetch(source.url, etag=source.etag, last_modified=source.last_modified)
+            title = None
+            if not result.not_modified:
+                if source.kind is SourceKind.PAGE:
+                    self._store_page(_page(result, source_id=source.id))
+                else:
+                    feed = parse_feed(result.body, result.url, result.content_type)
+                    title = feed.title
+                    await self.ingest_feed(feed, source_id=source.id)
+        except (FetchError, SourceError) as err:
+            self.report.fail(source.url, str(err))
+            delay = min(self.settings.poll_interval * 2 ** (source.error_count + 1), self.settings.max_backoff)
+            updated = self.store.record_poll_failure(
+                source.id,
+                polled_at=now,
+                error=str(err),
+                next_poll_at=now + timedelta(seconds=delay),
+                disable_after=self.settings.disable_after,
+            )
+            if updated.disabled:
+                self.report.warnings.append((source.url, f"disabled: {updated.disabled_reason}"))
+            return
+        self.store.record_poll_success(
+            source.id,
+            polled_at=now,
+            next_poll_at=now + timedelta(seconds=self.settings.poll_interval),
+            etag=result.etag,
+            last_modified=result.last_modified,
+            title=title,
+        )
+
+
+def _page(result: FetchResult, *, source_id: int | None = None, entry: FeedEntry | None = None) -> Page:
+    return Page(
+        url=result.url,
+        body=result.body,
+        fetched_at=result.fetched_at,
+        content_type=result.content_type,
+        charset=result.charset,
+        entry=entry,
+        source_id=source_id,
+    )
+
+
+def seconds_until_next_poll(sources: Iterable[Source], now: datetime, default: float) -> float:
+    """How long the poll loop may sleep: until the earliest enabled source is due."""
+    due = [s.next_poll_at for s in sources if not s.disabled]
+    if not due:
+        return default
+    if any(at is None for at in due):
+        return 0.0
+    return max(0.0, min((at - now).total_seconds() for at in due if at is not None))
