@@ -1,0 +1,226 @@
+"""Furniture and attribution rules: whole lines only, per language, attribution turned into data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livedesk.pipeline.furniture import attribution, clean_byline, clean_text, registrable_domain
+
+SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed" / "live-updates-page.txt"
+
+BODY = (
+    "The council voted on Tuesday to extend the night bus service to the airport for another year.",
+    "Officials said ridership had doubled since the trial began, mostly among shift workers.",
+    "A final decision on weekend fares will be taken in the spring.",
+)
+
+
+def _article(*extra_before: str, after: tuple[str, ...] = ()) -> str:
+    return "\n\n".join((*extra_before, *BODY, *after))
+
+
+def test_seed_page_text_is_cleaned() -> None:
+    if not SEED.exists():
+        pytest.skip("seed page not available")
+    cleaned = clean_text(SEED.read_text(encoding="utf-8"))
+    assert cleaned.attributed_to == "cnn.com"
+    for furniture in ("-421 Views", "Read more here.", "Sumber:", "No More Posts Available.", "No more pages to load."):
+        assert furniture not in cleaned.text
+    assert cleaned.text.startswith("Live updates: Russia’s war in Ukraine\n\nA Russian military group")
+    assert cleaned.text.endswith("for comment on the document.")
+    assert "\n\n\n" not in cleaned.text
+    assert len(cleaned.removed) == 5
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # English
+        "Read more here.",
+        "Read more:",
+        "READ MORE: Council delays vote on the new stadium",
+        "Continue reading",
+        "-421 Views",
+        "1.2K views",
+        "1,234 views",
+        "by -421 Views",
+        "Views: 980",
+        "Share this:",
+        "Share on Facebook",
+        "Tweet",
+        "WhatsApp",
+        "Facebook Twitter WhatsApp Email",
+        "Share this: Facebook Twitter WhatsApp",
+        "Share this article: Facebook | X | LinkedIn",
+        "No More Posts Available.",
+        "No more pages to load.",
+        "Load more",
+        "Advertisement",
+        "ADVERTISEMENT",
+        "Story continues below advertisement",
+        "We use cookies to improve your experience. By continuing you accept our use of cookies.",
+        "Sign up for our daily newsletter to get the top stories in your inbox.",
+        "Tags: transport, council, buses",
+        # Indonesian
+        "Baca juga: Hujan deras diperkirakan turun lagi pekan ini",
+        "Baca selengkapnya",
+        "Dilihat: 1.204",
+        "3.521 kali dilihat",
+        "Bagikan",
+        "Kami menggunakan cookie untuk meningkatkan pengalaman Anda.",
+        # Spanish
+        "Leer más",
+        "Lee también: El ayuntamiento aprueba el nuevo plan de tráfico",
+        "Publicidad",
+        "Compartir en Facebook",
+        "No hay más publicaciones",
+        # French
+        "Lire aussi : Le conseil reporte le vote sur le stade",
+        "Lire la suite",
+        "Publicité",
+        "Partager sur Facebook",
+        "Nous utilisons des cookies pour améliorer votre expérience.",
+        # German
+        "Mehr lesen",
+        "Lesen Sie auch: Stadtrat verschiebt Abstimmung über das Stadion",
+        "Anzeige",
+        "Teilen",
+        "Wir verwenden Cookies, um Ihnen das beste Erlebnis zu bieten.",
+        "1.234 Aufrufe",
+    ],
+)
+def test_furniture_lines_are_removed(line: str) -> None:
+    cleaned = clean_text(_article(after=(line,)))
+    assert line not in cleaned.text
+    assert cleaned.removed == (line,)
+    assert cleaned.text == "\n\n".join(BODY)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Residents who want to read more about the plan can find it at the town hall, the mayor said.",
+        "The report said that, according to the source: the budget had been cut twice this year.",
+        "Officials declined to share on Facebook the names of the drivers involved.",
+        "The advertisement campaign cost the city more than it earned, auditors found.",
+    ],
+)
+def test_sentences_that_mention_furniture_words_stay(sentence: str) -> None:
+    cleaned = clean_text(_article(after=(sentence,)))
+    assert sentence in cleaned.text
+    assert cleaned.removed == ()
+    assert cleaned.attributed_to is None
+
+
+def test_related_posts_heading_and_links_go_prose_after_them_stays() -> None:
+    text = _article(
+        after=(
+            "Related posts",
+            "Night buses to run until 3 a.m. on weekends",
+            "Airport rail link delayed again",
+            "The council will publish the full timetable in March, a spokesperson added.",
+        )
+    )
+    cleaned = clean_text(text)
+    assert "Related posts" not in cleaned.text
+    assert "Airport rail link delayed again" not in cleaned.text
+    assert cleaned.text.endswith("a spokesperson added.")
+    assert len(cleaned.removed) == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "outlet"),
+    [
+        ("Source: www.cnn.com", "cnn.com"),
+        ("Sumber: www.cnn.com", "cnn.com"),
+        ("Sumber: CNN", "cnn"),
+        ("Via Reuters", "reuters"),
+        ("Via: https://m.example-news.co.uk/world/story-1?utm_source=x", "example-news.co.uk"),
+        ("Originally published at https://amp.theguardian.com/world/2024/story", "theguardian.com"),
+        ("This article originally appeared on The Conversation.", "the conversation"),
+        ("Fuente: EFE", "efe"),
+        ("Source : Le Monde", "le monde"),
+        ("Quelle: dpa", "dpa"),
+        ("Artikel ini telah tayang di Kompas.com dengan judul “Banjir di lembah”", "kompas.com"),
+    ],
+)
+def test_attribution_lines_become_data(line: str, outlet: str) -> None:
+    cleaned = clean_text(_article(after=(line,)))
+    assert cleaned.attributed_to == outlet
+    assert line not in cleaned.text
+    assert cleaned.text == "\n\n".join(BODY)
+
+
+def test_attribution_at_the_start_counts() -> None:
+    cleaned = clean_text(_article("Via Reuters"))
+    assert cleaned.attributed_to == "reuters"
+    assert cleaned.text.startswith(BODY[0])
+
+
+def test_attribution_line_in_the_middle_is_text() -> None:
+    middle = "\n\n".join((*BODY, "Source: Reuters", *BODY))
+    cleaned = clean_text(middle)
+    assert cleaned.attributed_to is None
+    assert "Source: Reuters" in cleaned.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Via Appia is the oldest road in the region.", "Source: a senior official said the plan had been dropped."],
+)
+def test_sentences_starting_like_attributions_are_text(line: str) -> None:
+    assert attribution(line) is None
+    assert line in clean_text(_article(after=(line,))).text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("By Maria Keller", "Maria Keller"),
+        ("Oleh Budi Santoso", "Budi Santoso"),
+        ("Por Lucía Romero", "Lucía Romero"),
+        ("Par Claire Martin", "Claire Martin"),
+        ("Von Jonas Weber", "Jonas Weber"),
+        ("By Maria Keller and Tom Hale", "Maria Keller; Tom Hale"),
+        ("Maria Keller; Tom Hale; Maria Keller", "Maria Keller; Tom Hale"),
+        ("Reuters Staff", "Reuters Staff"),
+        ("Newsdesk", "Newsdesk"),
+        ("", None),
+        (None, None),
+        ("by", None),
+        ("By", None),
+        ("-421 Views", None),
+        ("by -421 Views", None),
+        ("admin", None),
+        ("Administrator", None),
+        ("editor", None),
+        ("webmaster", None),
+        ("March 3, 2024", None),
+        ("2024-03-14", None),
+        ("12345", None),
+        ("https://example.org/author/maria", None),
+        ("www.example.org", None),
+        ("maria@example.org", None),
+        ("x" * 81, None),
+    ],
+)
+def test_clean_byline(raw: str | None, expected: str | None) -> None:
+    assert clean_byline(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "domain"),
+    [
+        ("https://www.cnn.com/2024/story.html", "cnn.com"),
+        ("m.cnn.com", "cnn.com"),
+        ("amp.theguardian.com", "theguardian.com"),
+        ("https://www.BBC.co.uk/news", "bbc.co.uk"),
+        ("news.example.com.au", "example.com.au"),
+        ("http://localhost:8000/page", "localhost"),
+        ("http://127.0.0.1:8000/page", "127.0.0.1"),
+    ],
+)
+def test_registrable_domain(value: str, domain: str) -> None:
+    assert registrable_domain(value) == domain

@@ -1,0 +1,178 @@
+"""The whole chain, sources → fetch → extract → store, on real files, a real loopback server and real databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from io import BytesIO
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from livedesk.config import Settings
+from livedesk.models import SourceKind
+from livedesk.pipeline import Ingestor, seconds_until_next_poll
+from livedesk.store import Store
+
+SITE = Path(__file__).parent / "data" / "pipeline" / "site"
+
+
+def settings(**overrides: object) -> Settings:
+    base = dict(allowed_networks="127.0.0.0/8", per_host_delay=0.0, retries=1, backoff_base=0.01, timeout=5.0)
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+async def run(store: Store, targets: list[str], **overrides: object):
+    async with Ingestor(store, settings(**overrides)) as ingestor:
+        return await ingestor.ingest(targets)
+
+
+def rss(base_url: str, links: list[str]) -> str:
+    items = "".join(
+        f"<item><title>Item {i}</title><link>{link}</link><description>Summary of item {i}: the feed's own short "
+        f"text about it, kept when the page cannot be read.</description>"
+        f"<pubDate>{format_datetime(datetime(2026, 3, 2 + i, 9, tzinfo=UTC))}</pubDate></item>"
+        for i, link in enumerate(links)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Riverside Gazette</title>'
+        f"<link>{base_url}/</link><description>News</description>{items}</channel></rss>"
+    )
+
+
+async def test_html_files_and_directories_are_stored_once(store: Store, tmp_path: Path) -> None:
+    report = await run(store, [str(SITE / "bridge-reopens.html")])
+    assert report.outcomes["new"] == 1
+    stored = next(store.iter_articles())
+    assert stored.article.canonical_url == "https://riverside-gazette.example/news/old-mill-bridge-reopens"
+    assert stored.article.byline == "Hannah Okafor"
+    assert "Share this" not in stored.article.text and "Read more" not in stored.article.text
+
+    report = await run(store, [str(SITE)])
+    assert (report.outcomes["new"], report.outcomes["duplicate"]) == (2, 1)
+    assert store.count_articles() == 3
+
+    # The same page with changed text is an update, not a new article.
+    changed = tmp_path / "bridge.html"
+    changed.write_text((SITE / "bridge-reopens.html").read_text().replace("18 tonnes", "12 tonnes"), encoding="utf-8")
+    report = await run(store, [str(changed)])
+    assert report.outcomes["updated"] == 1
+    assert store.count_articles() == 3
+
+
+def write_warc(path: Path, records: list[tuple[str, str, bytes]]) -> None:
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for uri, content_type, body in records:
+            headers = StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
+            writer.write_record(
+                writer.create_warc_record(
+                    uri, "response", payload=BytesIO(body), length=len(body), http_headers=headers
+                )
+            )
+
+
+async def test_warc_pages_are_stored_at_their_target_uri(store: Store, tmp_path: Path) -> None:
+    warc = tmp_path / "crawl.warc.gz"
+    write_warc(
+        warc,
+        [
+            (
+                "https://gazette.example/a",
+                "text/html; charset=utf-8",
+                (SITE / "council-budget.html").read_bytes(),
+            ),
+            ("https://gazette.example/logo.png", "image/png", b"\x89PNG\r\n\x1a\n"),
+            ("https://gazette.example/b", "text/html", (SITE / "ferry-timetable.html").read_bytes()),
+        ],
+    )
+    report = await run(store, [str(warc)])
+    assert report.outcomes["new"] == 2, report.failures
+    urls = sorted(a.article.url for a in store.iter_articles())
+    assert urls == ["https://gazette.example/a", "https://gazette.example/b"]
+
+
+async def test_feed_url_pages_are_fetched_and_missing_pages_fall_back_to_the_summary(store: Store, http_server) -> None:
+    http_server.add("/news/bridge", (SITE / "bridge-reopens.html").read_bytes(), headers={"Content-Type": "text/html"})
+    http_server.add("/news/budget", (SITE / "council-budget.html").read_bytes(), headers={"Content-Type": "text/html"})
+    links = [http_server.url("/news/bridge"), http_server.url("/news/budget"), http_server.url("/news/gone")]
+    http_server.add("/feed.xml", rss(http_server.base_url, links), headers={"Content-Type": "application/rss+xml"})
+
+    report = await run(store, [http_server.url("/feed.xml")])
+    assert report.outcomes["new"] == 3
+    assert any("/news/gone" in origin for origin, _ in report.warnings)
+    by_url = {a.article.url: a.article for a in store.iter_articles()}
+    assert by_url[links[2]].from_summary
+    assert "kept when the page cannot be read" in by_url[links[2]].text
+    assert not by_url[links[0]].from_summary
+
+    # A second run reads the feed again but does not refetch pages it already holds in full.
+    before = len(http_server.requests)
+    report = await run(store, [http_server.url("/feed.xml")])
+    assert report.outcomes["new"] == 0
+    fetched = [r.path for r in http_server.requests[before:]]
+    assert "/news/bridge" not in fetched and "/news/gone" in fetched
+
+
+async def test_bad_targets_fail_clearly_and_do_not_stop_the_others(store: Store, http_server, tmp_path) -> None:
+    http_server.add("/broken.xml", b"<rss><channel><title>x</ti", headers={"Content-Type": "application/rss+xml"})
+    http_server.add("/page", (SITE / "ferry-timetable.html").read_bytes(), headers={"Content-Type": "text/html"})
+    empty = tmp_path / "empty.html"
+    empty.write_text("<html><body></body></html>")
+    report = await run(
+        store,
+        [
+            str(tmp_path / "missing.html"),
+            "ftp://example.com/feed",
+            http_server.url("/nothing-here"),
+            http_server.url("/broken.xml"),
+            str(empty),
+            "http://10.1.2.3/feed.xml",
+            http_server.url("/page"),
+        ],
+    )
+    assert report.outcomes["new"] == 1
+    assert report.outcomes["failed"] == 6
+    reasons = " | ".join(reason for _, reason in report.failures)
+    assert "404" in reasons and "10.1.2.3" in reasons
+    assert all("\n" not in reason for _, reason in report.failures)
+
+
+async def test_poll_uses_conditional_get_and_backs_off_failing_sources(store: Store, http_server) -> None:
+    http_server.add("/news/bridge", (SITE / "bridge-reopens.html").read_bytes(), headers={"Content-Type": "text/html"})
+    http_server.add(
+        "/feed.xml",
+        rss(http_server.base_url, [http_server.url("/news/bridge")]),
+        headers={"Content-Type": "application/rss+xml"},
+        etag='"v1"',
+    )
+    good, _ = store.add_source(http_server.url("/feed.xml"), SourceKind.FEED)
+    bad, _ = store.add_source(http_server.url("/down.xml"), SourceKind.FEED)
+
+    async def poll_due():
+        async with Ingestor(store, settings(disable_after=2)) as ingestor:
+            return await ingestor.poll(store.due_sources(datetime(2100, 1, 1, tzinfo=UTC)))
+
+    report = await poll_due()
+    assert report.outcomes["new"] == 1
+    good_now = store.get_source(good.id)
+    assert good_now.etag == '"v1"' and good_now.error_count == 0 and good_now.next_poll_at is not None
+    bad_now = store.get_source(bad.id)
+    assert bad_now.error_count == 1 and "404" in bad_now.last_error and not bad_now.disabled
+    assert bad_now.next_poll_at > good_now.next_poll_at  # backed off beyond the normal interval
+
+    await poll_due()
+    feed_requests = [r for r in http_server.requests if r.path == "/feed.xml"]
+    assert feed_requests[-1].headers.get("if-none-match") == '"v1"'
+    bad_now = store.get_source(bad.id)
+    assert bad_now.disabled and "404" in bad_now.disabled_reason
+    assert store.count_articles() == 1
+    assert seconds_until_next_poll(store.list_sources(), datetime.now(UTC), 900.0) > 0
+
+
+def test_seconds_until_next_poll_is_zero_for_new_sources(store: Store) -> None:
+    store.add_source("https://example.com/feed.xml")
+    assert seconds_until_next_poll(store.list_sources(), datetime.now(UTC), 900.0) == 0.0
+    assert seconds_until_next_poll([], datetime.now(UTC), 900.0) == 900.0
