@@ -15,7 +15,7 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     database_url: str = _setting("sqlite:///livedesk.db", "SQLAlchemy URL of the database (SQLite or PostgreSQL).")
     user_agent: str = _setting(
-        "livedesk/0.1 (+https://github.com/livedesk/livedesk; self-hosted news desk)",
+        "livedesk/0.1 (self-hosted news desk)",
         "User-Agent sent with every request; also the name matched in robots.txt.",
     )
     timeout: float = _setting(20.0, "Seconds before a connect, read or whole request times out.")
