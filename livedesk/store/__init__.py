@@ -23,6 +23,8 @@ from livedesk.store import engine as engines
 from livedesk.store.schema import articles, sources
 from livedesk.store.stories import StoryStore
 from livedesk.store.syndication import SyndicationStore
+from livedesk.store.views import ViewStore
+from livedesk.store.web import WebStore
 
 __all__ = ["SourceNotFoundError", "Store", "StoredArticle"]
 
@@ -45,7 +47,7 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store(SyndicationStore, StoryStore):
+class Store(SyndicationStore, StoryStore, WebStore, ViewStore):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine

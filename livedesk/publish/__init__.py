@@ -1,0 +1,1 @@
+"""Publish/subscribe for live updates: in-process for SQLite, LISTEN/NOTIFY for PostgreSQL."""
