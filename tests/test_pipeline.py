@@ -176,3 +176,22 @@ def test_seconds_until_next_poll_is_zero_for_new_sources(store: Store) -> None:
     store.add_source("https://example.com/feed.xml")
     assert seconds_until_next_poll(store.list_sources(), datetime.now(UTC), 900.0) == 0.0
     assert seconds_until_next_poll([], datetime.now(UTC), 900.0) == 900.0
+
+
+async def test_on_stored_announces_new_and_changed_articles_only(store: Store, tmp_path: Path) -> None:
+    announced = []
+
+    async def on_stored(stored, outcome):
+        announced.append((stored.id, stored.article.url_hash, outcome.value))
+
+    async def ingest(target: Path) -> None:
+        async with Ingestor(store, settings(), on_stored=on_stored) as ingestor:
+            await ingestor.ingest([str(target)])
+
+    await ingest(SITE / "bridge-reopens.html")
+    await ingest(SITE / "bridge-reopens.html")
+    changed = tmp_path / "bridge.html"
+    changed.write_text((SITE / "bridge-reopens.html").read_text().replace("18 tonnes", "12 tonnes"), encoding="utf-8")
+    await ingest(changed)
+    assert [outcome for _, _, outcome in announced] == ["new", "updated"]
+    assert announced[0][:2] == announced[1][:2]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from livedesk.config import Settings
-from livedesk.models import Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
+from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
 from livedesk.pipeline.extract import ExtractError, article_from_entry, canonicalize_url, extract, url_hash
 from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
 from livedesk.pipeline.sources import (
@@ -28,7 +28,7 @@ from livedesk.pipeline.sources import (
     parse_opml,
     read_path,
 )
-from livedesk.store import Store
+from livedesk.store import Store, StoredArticle
 
 # Sitemap indexes may nest; real ones rarely go deeper than two levels.
 MAX_SITEMAP_DEPTH = 3
@@ -53,16 +53,26 @@ class IngestReport:
 
 
 ProgressHook = Callable[[str], None]
+# Called after an article was stored new or changed, e.g. to announce it to open live pages.
+StoredHook = Callable[[StoredArticle, UpsertOutcome], Awaitable[None]]
 
 
 class Ingestor:
     """Runs targets through fetch → extract → store. Use as an async context manager."""
 
-    def __init__(self, store: Store, settings: Settings, *, on_item: ProgressHook | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        on_item: ProgressHook | None = None,
+        on_stored: StoredHook | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.report = IngestReport()
         self._on_item = on_item or (lambda _origin: None)
+        self._on_stored = on_stored
         self._fetcher = Fetcher(settings)
 
     async def __aenter__(self) -> Ingestor:
@@ -100,7 +110,7 @@ class Ingestor:
             elif isinstance(item, Feed):
                 await self.ingest_feed(item)
             else:
-                self._store_page(item)
+                await self._store_page(item)
 
     async def _ingest_url(self, url: str) -> None:
         try:
@@ -119,7 +129,7 @@ class Ingestor:
                 return
             await self.ingest_feed(feed, source_id=source_id, depth=depth)
         else:
-            self._store_page(_page(result, source_id=source_id))
+            await self._store_page(_page(result, source_id=source_id))
 
     # -- feeds and sitemaps ------------------------------------------------------------------------------
 
@@ -150,13 +160,13 @@ class Ingestor:
         except FetchError as err:
             # The page is out of reach: keep what the feed said, marked as a summary.
             self.report.warnings.append((entry.link, f"{err}; kept the feed summary instead"))
-            self._store_summary(entry, source_id)
+            await self._store_summary(entry, source_id)
             return
-        self._store_page(_page(result, source_id=source_id, entry=entry), fallback=entry)
+        await self._store_page(_page(result, source_id=source_id, entry=entry), fallback=entry)
 
     # -- extract → store ---------------------------------------------------------------------------------
 
-    def _store_page(self, page: Page, fallback: FeedEntry | None = None) -> None:
+    async def _store_page(self, page: Page, fallback: FeedEntry | None = None) -> None:
         self._on_item(page.url)
         try:
             article = extract(page)
@@ -165,17 +175,27 @@ class Ingestor:
                 self.report.fail(page.url, str(err))
                 return
             self.report.warnings.append((page.url, f"{err}; kept the feed summary instead"))
-            self._store_summary(fallback, page.source_id)
+            await self._store_summary(fallback, page.source_id)
             return
-        self.report.count(self.store.upsert_article(article))
+        await self._store(article)
 
-    def _store_summary(self, entry: FeedEntry, source_id: int | None) -> None:
+    async def _store_summary(self, entry: FeedEntry, source_id: int | None) -> None:
         try:
             article = article_from_entry(entry, fetched_at=datetime.now(UTC), source_id=source_id)
         except ExtractError as err:
             self.report.fail(entry.link, str(err))
             return
-        self.report.count(self.store.upsert_article(article))
+        await self._store(article)
+
+    async def _store(self, article: Article) -> None:
+        outcome = self.store.upsert_article(article)
+        self.report.count(outcome)
+        if outcome is UpsertOutcome.DUPLICATE:
+            return
+        stored = self.store.get_article(article.url_hash)
+        assert stored is not None  # just committed
+        if self._on_stored is not None:
+            await self._on_stored(stored, outcome)
 
     # -- polling sources ---------------------------------------------------------------------------------
 
@@ -191,7 +211,7 @@ class Ingestor:
             title = None
             if not result.not_modified:
                 if source.kind is SourceKind.PAGE:
-                    self._store_page(_page(result, source_id=source.id))
+                    await self._store_page(_page(result, source_id=source.id))
                 else:
                     feed = parse_feed(result.body, result.url, result.content_type)
                     title = feed.title
