@@ -86,8 +86,13 @@ articles = sa.Table(
     sa.Column("from_summary", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id", ondelete="SET NULL"), index=True),
     # Filled by later stages (syndication tracing, story clustering).
-    sa.Column("syndicated_from", sa.Text),
+    sa.Column("syndicated_from", sa.Text),  # canonical URL of the original this copy republishes
+    # The original's id: a syndication group is its original plus every article pointing at it.
+    sa.Column("original_id", sa.Integer, index=True),
+    sa.Column("syndication_evidence", sa.String(16)),  # what chose the original (attribution, canonical, …)
     sa.Column("story_id", sa.Integer),
     # Feed links are looked up by the URL they were fetched at; a hash index has no key-size limit in PostgreSQL.
     sa.Index("ix_articles_url", "url", postgresql_using="hash"),
+    # Copies declaring another page canonical are found when that page arrives.
+    sa.Index("ix_articles_canonical_url", "canonical_url", postgresql_using="hash"),
 )
