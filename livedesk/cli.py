@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +23,19 @@ from rich.table import Table
 from livedesk import export as exporting
 from livedesk.config import Settings
 from livedesk.models import SourceKind
-from livedesk.pipeline import Ingestor, IngestReport, seconds_until_next_poll
+from livedesk.pipeline import Ingestor, IngestReport, seconds_until_next_poll, stories
 from livedesk.pipeline.sources import SourceError, parse_opml, write_opml
 from livedesk.store import Store
+from livedesk.store.stories import Story
+from livedesk.store.web import TopicQuery
 
 app = typer.Typer(help="livedesk: a self-hosted live-updates news desk.", pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Manage the sources livedesk polls.")
 app.add_typer(sources_app, name="sources")
+stories_app = typer.Typer(help="List, merge and split stories.")
+app.add_typer(stories_app, name="stories")
+live_app = typer.Typer(help="Topic live pages defined by a saved query.")
+app.add_typer(live_app, name="live")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -228,9 +236,8 @@ def export_(
     """Export articles (or stories) as JSON Lines or CSV."""
     with _store() as store:
         if what is ExportWhat.STORIES:
-            # The story stage has not been built yet: there are no story records to export.
-            records: Iterator[dict] = iter(())
-            fields = ("id", "title", "summary", "first_seen", "last_update", "article_ids", "claims")
+            records: Iterator[dict] = (_story_record(store, s) for s in store.list_stories())
+            fields = STORY_FIELDS
         else:
             records = (exporting.article_record(a) for a in store.iter_articles())
             fields = exporting.ARTICLE_FIELDS
@@ -243,33 +250,191 @@ def export_(
                 out.close()
 
 
+STORY_FIELDS = ("id", "title", "summary", "first_seen", "last_update", "article_ids", "claims")
+
+
+def _story_record(store: Store, story: Story) -> dict:
+    # Claims come with the enrich stage; until then a story carries none.
+    return {
+        "id": str(story.id),
+        "title": story.title,
+        "summary": story.summary,
+        "first_seen": story.first_seen.isoformat(),
+        "last_update": story.last_update.isoformat(),
+        "article_ids": [str(i) for i in store.story_article_ids(story.id)],
+        "claims": [],
+    }
+
+
+# -- stories ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _story_store() -> Iterator[Store]:
+    """The store, with the story stage's refusals shown as command errors."""
+    with _store() as store:
+        try:
+            yield store
+        except stories.StoryNotFoundError as err:
+            raise click.ClickException(f"no story {err}") from err
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+
+
+@stories_app.command("list")
+def stories_list(limit: Annotated[int, typer.Option(help="How many, most recently updated first.")] = 50) -> None:
+    """List stories with their counts."""
+    with _store() as store:
+        found = store.list_stories(limit=limit)
+    table = Table("id", "title", "articles", "outlets", "first seen", "last update")
+    for s in found:
+        table.add_row(
+            str(s.id),
+            s.title,
+            str(s.article_count),
+            str(s.outlet_count),
+            s.first_seen.strftime("%Y-%m-%d %H:%M"),
+            s.last_update.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@stories_app.command("merge")
+def stories_merge(keep: int, absorb: int) -> None:
+    """Move every article of story ABSORB into story KEEP; later articles follow."""
+    with _story_store() as store:
+        stories.merge(store, keep, absorb)
+    console.print(f"merged story {absorb} into story {keep}")
+
+
+@stories_app.command("split")
+def stories_split(story: int, articles: Annotated[list[int], typer.Argument(help="Article ids to move out.")]) -> None:
+    """Move the given articles of STORY into a new story; later articles follow."""
+    with _story_store() as store:
+        new_id = stories.split(store, story, articles)
+    console.print(f"split {len(articles)} article(s) of story {story} into new story {new_id}")
+
+
 # -- demo ------------------------------------------------------------------------------------------------
 
 
-@app.command()
-def demo() -> None:
-    """Serve the bundled offline corpus on loopback, poll it through the real fetch path, show what came in."""
-    from livedesk.demo import DemoServer
+# Demo releases: a third of the corpus at first, then this many more articles every poll round.
+DEMO_RELEASE = 3
+DEMO_POLL_INTERVAL = 10.0
 
-    with DemoServer(hostnames=True) as server:
+
+@app.command()
+def demo(
+    serve_app: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="After ingesting, serve the web app (--no-serve: stop).")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address the web app listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
+) -> None:
+    """Serve the bundled offline corpus on loopback, poll it through the real fetch path, show what came in;
+    then serve the web app while the rest of the corpus is released a few articles at a time."""
+    from livedesk.demo import DemoServer, corpus
+
+    times = sorted(a.published for a in corpus())
+    # Served, the corpus arrives gradually so the live pages have something to show; otherwise all at once.
+    release = iter(times[len(times) // 3 :] if serve_app else [None])
+    with DemoServer(hostnames=True, cutoff=next(release)) as server:
         # The fictional outlets live on loopback, which the SSRF guard refuses unless allowed, under host names
         # that only the pinned addresses resolve.
-        settings = state.settings(allowed_networks="127.0.0.0/8", resolve=server.resolve, per_host_delay=0.0)
+        settings = state.settings(
+            allowed_networks="127.0.0.0/8",
+            resolve=server.resolve,
+            per_host_delay=0.0,
+            poll_interval=DEMO_POLL_INTERVAL,
+        )
         console.print(f"demo corpus served at {server.base_url}")
         with _store(settings) as store:
             for url in server.feed_urls:
                 store.add_source(url, SourceKind.FEED)
         report = asyncio.run(_run_ingest(settings, None))
-    _print_report(report)
-    with _store(settings) as store:
-        table = Table("site", "title", "byline", "published", "source line", title="ingested articles")
-        for stored in store.iter_articles():
-            a = stored.article
-            published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else ""
-            table.add_row(a.site, a.title[:70], a.byline or "—", published, a.attributed_to or "")
-        console.print(table)
-    if not report.read_anything:
-        raise typer.Exit(1)
+        _print_report(report)
+        with _store(settings) as store:
+            table = Table("site", "title", "byline", "published", "source line", title="ingested articles")
+            for stored in store.iter_articles():
+                a = stored.article
+                published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else ""
+                table.add_row(a.site, a.title[:70], a.byline or "—", published, a.attributed_to or "")
+            console.print(table)
+        if not report.read_anything:
+            raise typer.Exit(1)
+        if serve_app:
+
+            def release_more() -> None:
+                for cutoff in itertools.islice(release, DEMO_RELEASE):
+                    server.set_cutoff(cutoff)
+
+            _serve(settings, host, port, poll=True, before_poll=release_more)
+
+
+# -- web -------------------------------------------------------------------------------------------------
+
+
+def _serve(
+    settings: Settings, host: str, port: int, *, poll: bool, before_poll: Callable[[], None] | None = None
+) -> None:
+    import uvicorn
+
+    from livedesk.web.app import create_app
+
+    console.print(f"livedesk at http://{host}:{port}/" + (" (polling sources)" if poll else ""))
+    uvicorn.run(create_app(settings, poll=poll, before_poll=before_poll), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    poll_sources: Annotated[
+        bool | None,
+        typer.Option(
+            "--poll/--no-poll",
+            help="Poll due sources in this process [default: on for SQLite (embedded), off for PostgreSQL].",
+        ),
+    ] = None,
+) -> None:
+    """Serve the live pages, feeds and JSON API."""
+    settings = state.settings()
+    with _store(settings) as store:  # migrate before the server starts
+        embedded = store.dialect == "sqlite"
+    _serve(settings, host, port, poll=embedded if poll_sources is None else poll_sources)
+
+
+@live_app.command("create")
+def live_create(
+    slug: Annotated[str, typer.Option(help="URL name: the page is /live/SLUG.")],
+    title: Annotated[str, typer.Option(help="Page title.")],
+    query: Annotated[str, typer.Option(help="Keywords; an article matches when it holds every word.")] = "",
+    source: Annotated[list[str] | None, typer.Option(help="Only articles from this site (repeatable).")] = None,
+    story: Annotated[list[int] | None, typer.Option(help="Every article of this story (repeatable).")] = None,
+) -> None:
+    """Create a topic live page: articles of the given stories, or matching the query (from the sources)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", slug):
+        raise click.UsageError("slug: lower-case letters, digits and hyphens")
+    if not (query.strip() or source or story):
+        raise click.UsageError("give --query, --source or --story")
+    topic_query = TopicQuery(keywords=query.strip(), sources=tuple(source or ()), story_ids=tuple(story or ()))
+    with _store() as store:
+        if store.get_topic(slug) is not None:
+            raise click.ClickException(f"topic page {slug!r} exists already")
+        topic = store.create_topic(slug, title, topic_query)
+    console.print(f"created /live/{topic.slug}: {topic.title}")
+
+
+@live_app.command("list")
+def live_list() -> None:
+    """List topic live pages and their queries."""
+    with _store() as store:
+        topics = store.list_topics()
+    table = Table("slug", "title", "query", "sources", "stories")
+    for t in topics:
+        q = t.query
+        table.add_row(t.slug, t.title, q.keywords, ", ".join(q.sources), ", ".join(map(str, q.story_ids)))
+    console.print(table)
 
 
 def main() -> None:

@@ -1,0 +1,324 @@
+"""Articles → stories: incremental, online clustering of originals; copies follow their original.
+
+Each original is turned into a TF-IDF vector over its title and lead (sublinear term frequency, title counted
+twice, proper nouns and numbers boosted: they name the event), compared by cosine with the centroids of the
+stories that share its strongest terms and are still warm, the score decaying with the time since the story's
+last update. It joins the best story above a threshold, or starts a new one. Document frequencies are counted as
+articles arrive; a centroid is the sum of its originals' vectors, capped to its strongest terms.
+
+Editors' merges and splits rebuild the centroids from the stories' articles, so later arrivals follow them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from livedesk.pipeline.extract import canonicalize_url, url_hash
+from livedesk.store import Store, StoredArticle
+from livedesk.store.stories import Candidate, StoryMember, StoryState
+
+__all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
+
+
+@dataclass(frozen=True)
+class StorySettings:
+    # Least time-decayed cosine between an article and a story centroid for the article to join the story.
+    threshold: float = 0.22
+    # A story that has had no article for this long is cold: new articles no longer join it.
+    cold_gap: timedelta = timedelta(days=4)
+    # Score multiplier at the cold gap (1 at no gap, linear in between): a fresher story wins a close call.
+    decay_at_gap: float = 0.85
+    # Words of the text read after the title; the lead of a news article names its event.
+    lead_words: int = 400
+    # Each title word counts as this many occurrences.
+    title_weight: float = 2.0
+    # Multipliers for capitalised words inside sentences (names of people, places, bodies) and numbers.
+    proper_boost: float = 1.6
+    number_boost: float = 2.5
+    # The article's strongest terms used to look up candidate stories.
+    query_terms: int = 60
+    # Terms in more than this share of documents are too common to find stories by (their postings would list
+    # every active story); they still count in the score of the stories found through rarer terms.
+    lookup_max_df: float = 0.05
+    # ... and in more than this many documents: in a young store every term is in a large share of them.
+    lookup_min_df: int = 100
+    # Terms kept in a story centroid: a bounded cost per story, whatever its size.
+    centroid_terms: int = 120
+    # Length of a story summary, in characters, cut at a sentence end.
+    summary_chars: int = 300
+
+
+DEFAULT = StorySettings()
+
+
+class StoryNotFoundError(LookupError):
+    pass
+
+
+# -- pure text → vector --------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
+_SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
+_STOPWORD_LIST = """
+    a about after again against all also am an and any are as at be because been before being between both but
+    by can could did do does doing down during each few for from further had has have having he her here hers
+    him his how i if in into is it its itself just me more most my no nor not now of off on once only or other
+    our out over own same she should so some such than that the their theirs them then there these they this
+    those through to too under until up very was we were what when where which while who whom why will with
+    would you your said says say told tell new one two year years day days week time people mr mrs ms
+    according including
+"""
+_STOPWORDS = frozenset(_STOPWORD_LIST.split())
+
+
+def _stem(word: str) -> str:
+    """A light English suffix strip: enough to fold plurals and possessives, cheap, never over-eager."""
+    for possessive in ("'s", "’s"):
+        word = word.removesuffix(possessive)
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def features(title: str, text: str, settings: StorySettings = DEFAULT) -> dict[str, float]:
+    """Term → weight before IDF: sublinear frequency over title + lead, boosted for names and numbers."""
+    counts: Counter[str] = Counter()
+    proper: set[str] = set()
+    numbers: set[str] = set()
+    lead = text.split()[: settings.lead_words]
+    for source, weight in ((title.split(), settings.title_weight), (lead, 1.0)):
+        sentence_start = True
+        for chunk in source:
+            for token in _TOKEN.findall(chunk):
+                term = _stem(token.lower())
+                if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()):
+                    continue
+                counts[term] += weight
+                if token[0].isdigit():
+                    numbers.add(term)
+                # Title case says nothing in headlines; mid-sentence capitals in the lead mark names.
+                elif source is lead and not sentence_start and token[0].isupper():
+                    proper.add(term)
+            sentence_start = bool(_SENTENCE_END.search(chunk))
+    return {
+        term: (1.0 + math.log(tf))
+        * (settings.proper_boost if term in proper else settings.number_boost if term in numbers else 1.0)
+        for term, tf in counts.items()
+    }
+
+
+def idf(document_count: int, df: int) -> float:
+    return math.log((document_count + 1) / (df + 1)) + 1.0
+
+
+def vectorize(raw: Mapping[str, float], document_count: int, df: Mapping[str, int]) -> dict[str, float]:
+    """L2-normalised TF-IDF vector."""
+    weighted = {term: w * idf(document_count, df.get(term, 0)) for term, w in raw.items()}
+    norm = math.sqrt(sum(w * w for w in weighted.values())) or 1.0
+    return {term: w / norm for term, w in weighted.items()}
+
+
+def strongest(vector: Mapping[str, float], n: int) -> dict[str, float]:
+    return dict(sorted(vector.items(), key=lambda item: (-item[1], item[0]))[:n])
+
+
+def norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vector.values()))
+
+
+def cosine(vector: Mapping[str, float], other: Mapping[str, float], other_norm: float | None = None) -> float:
+    """Cosine of a unit `vector` with `other`; `other` may hold only the shared terms if its norm is given."""
+    denominator = norm(other) if other_norm is None else other_norm
+    if denominator == 0:
+        return 0.0
+    return sum(w * other.get(term, 0.0) for term, w in vector.items()) / denominator
+
+
+def centroid(vectors: Iterable[Mapping[str, float]], cap: int) -> dict[str, float]:
+    total: Counter[str] = Counter()
+    for vector in vectors:
+        total.update(vector)
+    return strongest(total, cap)
+
+
+def freshness(gap: timedelta, settings: StorySettings) -> float:
+    """Score multiplier for a story last updated `gap` before the article: 1 → decay_at_gap at the cold gap."""
+    fraction = min(max(gap / settings.cold_gap, 0.0), 1.0)
+    return 1.0 - (1.0 - settings.decay_at_gap) * fraction
+
+
+def choose(
+    vector: Mapping[str, float], at: datetime, candidates: Iterable[Candidate], settings: StorySettings = DEFAULT
+) -> Candidate | None:
+    """The warm candidate with the best time-decayed cosine at or above the threshold, if any."""
+    best, best_score = None, settings.threshold
+    for candidate in candidates:
+        story = candidate.story
+        if story.first_seen - at > settings.cold_gap or at - story.last_update > settings.cold_gap:
+            continue
+        score = cosine(vector, candidate.weights, candidate.norm) * freshness(at - story.last_update, settings)
+        if score >= best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def summarize(text: str, max_chars: int) -> str:
+    """The lead sentences of `text` that fit in `max_chars` (at least one, cut at a word if it alone is too long)."""
+    summary = ""
+    for sentence in _SENTENCE_SPLIT.split(" ".join(text.split())):
+        candidate = f"{summary} {sentence}".strip()
+        if len(candidate) > max_chars:
+            break
+        summary = candidate
+    if not summary:
+        summary = text[:max_chars].rsplit(" ", 1)[0] + "…" if len(text) > max_chars else text
+    return summary
+
+
+# -- the stage -----------------------------------------------------------------------------------------------
+
+
+def assign(store: Store, stored: StoredArticle, *, settings: StorySettings | None = None) -> int:
+    """The story of `stored`, assigning it first if it has none. Call in arrival order, after syndication."""
+    settings = settings or DEFAULT
+    current = store.article_story(stored.id)
+    if current is not None:
+        return current
+    member = _member(stored)
+    if stored.syndicated_from is not None:
+        story_id = _story_of_original(store, stored.syndicated_from, settings)
+        if story_id is not None:
+            return _add(store, member, story_id, {}, settings)
+    raw = features(member.title, member.text, settings)
+    document_count, df = store.document_frequencies(raw)
+    vector = vectorize(raw, document_count, df)
+    query = strongest(vector, settings.query_terms)
+    too_common = max(settings.lookup_max_df * document_count, settings.lookup_min_df)
+    common = {t for t in query if df.get(t, 0) > too_common}
+    candidates = store.story_candidates(query.keys() - common, member.at - settings.cold_gap, also=common)
+    chosen = choose(vector, member.at, candidates, settings)
+    return _add(store, member, None if chosen is None else chosen.story.id, vector, settings)
+
+
+def merge(store: Store, keep: int, absorb: int, *, settings: StorySettings | None = None) -> None:
+    """Move every article of story `absorb` into story `keep` and delete `absorb`."""
+    if keep == absorb:
+        raise ValueError("cannot merge a story into itself")
+    members = [*_members_of(store, keep), *_members_of(store, absorb)]
+    state = _rebuild(store, keep, members, settings or DEFAULT)
+    store.rewrite_stories([state], {0: [m.id for m in members]}, delete=[absorb])
+
+
+def split(store: Store, story_id: int, article_ids: list[int], *, settings: StorySettings | None = None) -> int:
+    """Move the given articles of a story into a new story; returns the new story's id."""
+    members = _members_of(store, story_id)
+    leaving = set(article_ids)
+    unknown = leaving - {m.id for m in members}
+    if unknown:
+        raise ValueError(f"not in story {story_id}: {', '.join(map(str, sorted(unknown)))}")
+    staying = [m for m in members if m.id not in leaving]
+    if not leaving or not staying:
+        raise ValueError("a split must leave at least one article on each side")
+    moved = [m for m in members if m.id in leaving]
+    settings = settings or DEFAULT
+    states = [_rebuild(store, story_id, staying, settings), _rebuild(store, None, moved, settings)]
+    return store.rewrite_stories(states, {1: [m.id for m in moved]})[1]
+
+
+def _members_of(store: Store, story_id: int) -> list[StoryMember]:
+    if store.get_story(story_id) is None:
+        raise StoryNotFoundError(story_id)
+    return store.story_members(story_id)
+
+
+def _member(stored: StoredArticle) -> StoryMember:
+    a = stored.article
+    at = a.published_at or a.first_seen_at
+    return StoryMember(stored.id, a.title, a.text, a.site, at, is_copy=stored.syndicated_from is not None)
+
+
+def _story_of_original(store: Store, url: str, settings: StorySettings) -> int | None:
+    original = store.find_article(url, url_hash(canonicalize_url(url)))
+    if original is None or original.syndicated_from is not None:
+        return None
+    # An original that has not been through this stage yet (ingested before it existed) is placed first.
+    return original.story_id if original.story_id is not None else assign(store, original, settings=settings)
+
+
+def _vectors(store: Store, members: list[StoryMember], settings: StorySettings) -> list[dict[str, float]]:
+    """TF-IDF vectors of the members, with one look-up of document frequencies for all of them."""
+    raws = [features(m.title, m.text, settings) for m in members]
+    document_count, df = store.document_frequencies(term for raw in raws for term in raw)
+    return [vectorize(raw, document_count, df) for raw in raws]
+
+
+def _headline(
+    members: list[StoryMember], vectors: list[dict[str, float]], center: Mapping[str, float], settings: StorySettings
+) -> tuple[str, str, int]:
+    """(title, summary, article id) of the member closest to the centroid; the earliest wins a tie."""
+    best = max(range(len(members)), key=lambda i: (cosine(vectors[i], center), -i))
+    return members[best].title, summarize(members[best].text, settings.summary_chars), members[best].id
+
+
+def _add(
+    store: Store, member: StoryMember, story_id: int | None, vector: dict[str, float], settings: StorySettings
+) -> int:
+    """Put `member` (with its vector; empty for a copy) into a story, a new one if `story_id` is None."""
+    story = None if story_id is None else store.get_story(story_id)
+    if story is None:
+        center = strongest(vector, settings.centroid_terms)
+        state = StoryState(
+            None,
+            member.title,
+            summarize(member.text, settings.summary_chars),
+            member.at,
+            member.at,
+            member.id,
+            center,
+            norm(center),
+        )
+    else:
+        existing = store.story_centroid(story.id)
+        center = centroid([existing, vector], settings.centroid_terms) if vector else existing
+        title, summary, title_id = story.title, story.summary, story.title_article_id
+        if vector:
+            # Only the current headline article and the newcomer compete: a constant cost per article.
+            current = store.story_member(title_id) if title_id is not None else None
+            rivals = [current, member] if current is not None else [member]
+            title, summary, title_id = _headline(
+                rivals, [*_vectors(store, rivals[:-1], settings), vector], center, settings
+            )
+        state = StoryState(
+            story.id,
+            title,
+            summary,
+            min(story.first_seen, member.at),
+            max(story.last_update, member.at),
+            title_id,
+            center,
+            norm(center),
+        )
+    added = store.add_to_story(member.id, state, vector.keys())
+    if added is None:  # assigned meanwhile (a repeated or concurrent call): that assignment stands
+        added = store.article_story(member.id)
+        assert added is not None
+    return added
+
+
+def _rebuild(store: Store, story_id: int | None, members: list[StoryMember], settings: StorySettings) -> StoryState:
+    """A story's state recomputed from its articles, after an editor's merge or split."""
+    originals = [m for m in members if not m.is_copy] or members
+    vectors = _vectors(store, originals, settings)
+    center = centroid(vectors, settings.centroid_terms)
+    title, summary, title_id = _headline(originals, vectors, center, settings)
+    return StoryState(
+        story_id, title, summary, min(m.at for m in members), max(m.at for m in members), title_id, center, norm(center)
+    )
