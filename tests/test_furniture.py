@@ -220,6 +220,8 @@ def test_clean_byline(raw: str | None, expected: str | None) -> None:
         ("news.example.com.au", "example.com.au"),
         ("http://localhost:8000/page", "localhost"),
         ("http://127.0.0.1:8000/page", "127.0.0.1"),
+        ("http://www.meridian-wire.example:8080/news", "meridian-wire.example"),
+        ("harbor-times.example", "harbor-times.example"),
     ],
 )
 def test_registrable_domain(value: str, domain: str) -> None:

@@ -215,7 +215,13 @@ def registrable_domain(url_or_host: str) -> str:
     if domain:
         return domain
     host = value.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    labels = host.split(".")
+    if len(labels) < 3 or all(label.isdigit() for label in labels):
+        return host
+    # A suffix the public list does not know (reserved names such as .example or .test, intranets): assume a
+    # one-label suffix, as most are, so "www.wire.example" and "wire.example" are the same outlet.
+    return ".".join(labels[-2:])
 
 
 def clean_text(text: str) -> CleanedText:
