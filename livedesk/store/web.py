@@ -1,7 +1,376 @@
-"""Queries behind the live pages and the API: keyset-paginated streams, search, topic pages."""
+"""Queries behind the live pages and the API: keyset-paginated streams, search, topic pages, outlets.
+
+Every stream is ordered newest first on (sort_at, id), where `sort_at` is a generated column
+(published time, else first-seen time). Pages continue from a `Position` — never OFFSET — through indexes that
+serve exactly that order: (story_id, sort_at, id) for a story, (site, sort_at, id) for an outlet, (sort_at, id)
+for everything else. Rows arriving while a reader pages can therefore neither repeat nor shift a page.
+
+Full-text search lives outside the table metadata because it differs per backend (see SEARCH_INDEX_NAMES):
+SQLite keeps an external-content FTS5 table in sync with triggers, PostgreSQL a GIN expression index.
+"""
 
 from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from livedesk.store.schema import UTCDateTime, articles, metadata
+from livedesk.store.syndication import _MEMBER_COLUMNS, SyndicationMember
+
+PAGE_SIZE = 20
+# Enough of the text for a three-sentence excerpt, without reading whole articles for a page of 20.
+LEAD_CHARS = 1200
+# Highlight markers in search snippets: private-use characters, never in the text, replaced by <mark> only
+# after the snippet has been HTML-escaped.
+MARK_START, MARK_END = "\ue000", "\ue001"
+
+# Backend-specific search objects that the table metadata cannot describe. The schema comparison
+# (tests/test_store.py) skips exactly these names: the FTS5 table and its shadow tables on SQLite, the
+# expression index on PostgreSQL.
+FTS_TABLE = "articles_fts"
+SEARCH_INDEX = "ix_articles_search"
+SEARCH_INDEX_NAMES = frozenset(
+    {FTS_TABLE, SEARCH_INDEX, *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config"))}
+)
+# The PostgreSQL expression, spelled exactly as the index's so the planner matches them.
+PG_DOCUMENT = "to_tsvector('simple'::regconfig, articles.title || ' ' || articles.text)"
+
+# Published time, else first-seen: the time a reader sees, and the stream order.
+articles.append_column(
+    sa.Column("sort_at", UTCDateTime, sa.Computed("coalesce(published_at, first_seen_at)"), nullable=True)
+)
+sa.Index("ix_articles_story_sort", articles.c.story_id, articles.c.sort_at, articles.c.id)
+sa.Index("ix_articles_site_sort", articles.c.site, articles.c.sort_at, articles.c.id)
+sa.Index("ix_articles_sort", articles.c.sort_at, articles.c.id)
+
+topics = sa.Table(
+    "topics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(100), nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("keywords", sa.Text, nullable=False, server_default=""),
+    sa.Column("sources", sa.JSON, nullable=False),  # site domains
+    sa.Column("story_ids", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+_fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
+_WORD = re.compile(r"\w+")
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: the (sort_at, id) of its last item. Encoded as an opaque cursor for clients."""
+
+    at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.at.astimezone(UTC).isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            at, _, ident = raw.partition("|")
+            position = cls(datetime.fromisoformat(at), int(ident))
+        except (binascii.Error, UnicodeDecodeError, ValueError) as err:
+            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}") from err
+        if position.at.tzinfo is None:
+            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}")
+        return position
+
+
+@dataclass(frozen=True)
+class TopicQuery:
+    """A topic page's saved query: articles of any listed story, or matching the keywords (and, if sources
+    are listed, from one of those sites)."""
+
+    keywords: str = ""
+    sources: tuple[str, ...] = ()
+    story_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: int
+    slug: str
+    title: str
+    query: TopicQuery
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    text: str
+    sites: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    story_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoryStream:
+    story_id: int
+
+
+Selection = StoryStream | TopicQuery | SearchFilter
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One update as the pages show it."""
+
+    id: int
+    url: str
+    site: str
+    title: str
+    byline: str | None
+    at: datetime  # published, else first seen
+    published_at: datetime | None
+    first_seen_at: datetime
+    lead: str  # the beginning of the text (LEAD_CHARS), for the excerpt
+    language: str | None
+    attributed_to: str | None
+    story_id: int | None
+    original_id: int | None
+
+    @property
+    def position(self) -> Position:
+        return Position(self.at, self.id)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[StreamItem]
+    next: Position | None  # None: nothing older
+
+
+@dataclass(frozen=True)
+class Outlet:
+    site: str
+    last_at: datetime | None
+
+
+_ITEM_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.site,
+    articles.c.title,
+    articles.c.byline,
+    articles.c.sort_at.label("at"),
+    articles.c.published_at,
+    articles.c.first_seen_at,
+    sa.func.substr(articles.c.text, 1, LEAD_CHARS).label("lead"),
+    articles.c.language,
+    articles.c.attributed_to,
+    articles.c.story_id,
+    articles.c.original_id,
+)
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a reader's query: punctuation and operators mean nothing here, on both backends."""
+    return _WORD.findall(text)
 
 
 class WebStore:
     """Mixed into Store; uses its _read()/_write() connections."""
+
+    if TYPE_CHECKING:
+        dialect: str
+
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> sa.Connection: ...
+
+    # streams
+
+    def page(self, selection: Selection, *, before: Position | None = None, limit: int = PAGE_SIZE) -> Page:
+        """Up to `limit` items of the selection, newest first, strictly older than `before`."""
+        query = self._items(selection).order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
+        if before is not None:
+            after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(
+                sa.literal(before.at, UTCDateTime), sa.literal(before.id)
+            )
+            query = query.where(after)
+        with self._read() as connection:
+            items = [StreamItem(**row._mapping) for row in connection.execute(query)]
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, items[-1].position if more and items else None)
+
+    def arrived_since(self, selection: Selection, after_id: int, *, limit: int = 200) -> list[StreamItem]:
+        """Items of the selection with id > `after_id` (arrival order): what a reconnecting client missed."""
+        query = self._items(selection).where(articles.c.id > after_id).order_by(articles.c.id).limit(limit)
+        with self._read() as connection:
+            return [StreamItem(**row._mapping) for row in connection.execute(query)]
+
+    def stream_item(self, article_id: int, selection: Selection | None = None) -> StreamItem | None:
+        """The article as a stream item; None if absent or (with `selection`) not part of it."""
+        query = (sa.select(*_ITEM_COLUMNS) if selection is None else self._items(selection)).where(
+            articles.c.id == article_id
+        )
+        with self._read() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else StreamItem(**row._mapping)
+
+    def last_article_id(self) -> int:
+        """The highest article id so far (0 when empty): live streams continue from here."""
+        with self._read() as connection:
+            return connection.execute(sa.select(sa.func.max(articles.c.id))).scalar_one() or 0
+
+    def syndication_groups(self, article_ids: Iterable[int]) -> dict[int, list[SyndicationMember]]:
+        """The syndication group (original and copies, by first seen) of each article, in two queries."""
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        with self._read() as connection:
+            roots = {
+                row.id: row.original_id or row.id
+                for row in connection.execute(
+                    sa.select(articles.c.id, articles.c.original_id).where(articles.c.id.in_(ids))
+                )
+            }
+            wanted = set(roots.values())
+            members = connection.execute(
+                sa.select(*_MEMBER_COLUMNS)
+                .where(articles.c.id.in_(wanted) | articles.c.original_id.in_(wanted))
+                .order_by(articles.c.first_seen_at, articles.c.id)
+            ).all()
+        by_root: dict[int, list[SyndicationMember]] = {}
+        for row in members:
+            member = SyndicationMember(**row._mapping)
+            by_root.setdefault(member.root_id, []).append(member)
+        return {article_id: by_root.get(root, []) for article_id, root in roots.items()}
+
+    def _items(self, selection: Selection) -> sa.Select[Any]:
+        return sa.select(*_ITEM_COLUMNS).where(self._predicate(selection))
+
+    def _predicate(self, selection: Selection) -> sa.ColumnElement[bool]:
+        if isinstance(selection, StoryStream):
+            return articles.c.story_id == selection.story_id
+        if isinstance(selection, TopicQuery):
+            return self._topic_predicate(selection)
+        conditions = [self._matches(selection.text)]
+        if selection.sites:
+            conditions.append(articles.c.site.in_(selection.sites))
+        if selection.since is not None:
+            conditions.append(articles.c.sort_at >= sa.literal(selection.since, UTCDateTime))
+        if selection.until is not None:
+            conditions.append(articles.c.sort_at < sa.literal(selection.until, UTCDateTime))
+        if selection.story_id is not None:
+            conditions.append(articles.c.story_id == selection.story_id)
+        return sa.and_(*conditions)
+
+    def _topic_predicate(self, query: TopicQuery) -> sa.ColumnElement[bool]:
+        either: list[sa.ColumnElement[bool]] = []
+        if query.story_ids:
+            either.append(articles.c.story_id.in_(query.story_ids))
+        if search_terms(query.keywords):
+            matching = self._matches(query.keywords)
+            either.append(sa.and_(matching, articles.c.site.in_(query.sources)) if query.sources else matching)
+        elif query.sources:
+            either.append(articles.c.site.in_(query.sources))
+        return sa.or_(sa.false(), *either)
+
+    def _matches(self, text: str) -> sa.ColumnElement[bool]:
+        """Articles holding every word of `text`, through the backend's search index."""
+        terms = search_terms(text)
+        if not terms:
+            return sa.false()
+        if self.dialect == "postgresql":
+            return sa.text(f"{PG_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search_text)").bindparams(
+                search_text=" ".join(terms)
+            )
+        found = sa.select(_fts.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)))
+        return articles.c.id.in_(found)
+
+    # search
+
+    def snippets(self, text: str, article_ids: Sequence[int]) -> dict[int, str]:
+        """A passage of each article around the words of `text`, matches between MARK_START and MARK_END."""
+        terms = search_terms(text)
+        if not terms or not article_ids:
+            return {}
+        if self.dialect == "postgresql":
+            options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15, MaxFragments=2"
+            query = sa.select(
+                articles.c.id,
+                sa.func.ts_headline(
+                    sa.literal_column("'simple'::regconfig"),
+                    articles.c.text,
+                    sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(terms)),
+                    options,
+                ),
+            ).where(articles.c.id.in_(article_ids))
+        else:
+            snippet = sa.func.snippet(sa.literal_column(FTS_TABLE), 1, MARK_START, MARK_END, "…", 32)
+            query = sa.select(_fts.c.rowid, snippet).where(
+                sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)), _fts.c.rowid.in_(article_ids)
+            )
+        with self._read() as connection:
+            return {row[0]: row[1] for row in connection.execute(query)}
+
+    # topics
+
+    def create_topic(self, slug: str, title: str, query: TopicQuery) -> Topic:
+        values = {
+            "slug": slug,
+            "title": title,
+            "keywords": query.keywords,
+            "sources": list(query.sources),
+            "story_ids": list(query.story_ids),
+            "created_at": datetime.now(UTC),
+        }
+        with self._write() as connection:
+            row = connection.execute(sa.insert(topics).values(**values).returning(*topics.c)).one()
+        return _topic(row)
+
+    def get_topic(self, slug: str) -> Topic | None:
+        with self._read() as connection:
+            row = connection.execute(sa.select(topics).where(topics.c.slug == slug)).first()
+        return None if row is None else _topic(row)
+
+    def list_topics(self) -> list[Topic]:
+        with self._read() as connection:
+            return [_topic(row) for row in connection.execute(sa.select(topics).order_by(topics.c.title))]
+
+    # outlets
+
+    def outlets(self) -> list[Outlet]:
+        """Every site with its latest article time: a skip scan over (site, sort_at, id), one index probe per
+        site, so the cost follows the number of outlets, not of articles."""
+        sites = sa.select(sa.func.min(articles.c.site).label("site")).cte("sites", recursive=True)
+        following = sa.select(
+            sa.select(sa.func.min(articles.c.site)).where(articles.c.site > sites.c.site).scalar_subquery()
+        ).where(sites.c.site.is_not(None))
+        sites = sites.union_all(following)
+        latest = sa.select(sa.func.max(articles.c.sort_at)).where(articles.c.site == sites.c.site)
+        query = sa.select(sites.c.site, latest.scalar_subquery().label("last_at")).where(sites.c.site.is_not(None))
+        with self._read() as connection:
+            rows = connection.execute(query.order_by(sites.c.site)).all()
+        return [Outlet(row.site, row.last_at) for row in rows]
+
+
+def _fts_query(terms: list[str]) -> str:
+    # Every word quoted: FTS5 reads them as plain strings, never as operators or column filters.
+    return " ".join('"' + term.replace('"', "") + '"' for term in terms)
+
+
+def _topic(row: sa.Row[Any]) -> Topic:
+    query = TopicQuery(keywords=row.keywords, sources=tuple(row.sources), story_ids=tuple(row.story_ids))
+    return Topic(id=row.id, slug=row.slug, title=row.title, query=query, created_at=row.created_at)

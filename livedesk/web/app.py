@@ -1,0 +1,139 @@
+"""The ASGI app: pages, SSE, feeds, the JSON API (OpenAPI at /openapi.json), view beacons, static files.
+
+`create_app(settings)` builds it; its lifespan opens the store, the bus and the view counter (and, in the
+embedded setup, the poll loop), and puts them on `app.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from livedesk.config import Settings
+from livedesk.publish import open_bus
+from livedesk.store import Store
+from livedesk.web import api, feeds, pages, views
+from livedesk.web.live import LiveItems
+from livedesk.web.poller import poll_forever
+from livedesk.web.render import environment
+
+logger = logging.getLogger(__name__)
+
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "invalid_request"}
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP response (a plain ASGI wrapper: streaming responses stay streaming)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(
+    settings: Settings | None = None, *, poll: bool = False, before_poll: Callable[[], None] | None = None
+) -> FastAPI:
+    """The web app on `settings.database_url`; with `poll`, it also polls due sources (embedded setup)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.open(settings.database_url)
+        bus = open_bus(settings.database_url)
+        await bus.start()
+        counter = views.ViewCounter(store)
+        await counter.start()
+        app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
+        app.state.live = LiveItems(store, app.state.templates)
+        poller = asyncio.create_task(poll_forever(store, bus, settings, before_round=before_poll)) if poll else None
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+            await counter.stop()
+            await bus.stop()
+            store.close()
+
+    app = FastAPI(
+        title="livedesk",
+        summary="Live stories, their updates, topic pages, articles, search and outlets.",
+        version="0.1.0",
+        lifespan=lifespan,
+        # The interactive docs load their scripts from a CDN: not here. The document is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.templates = environment()
+    app.include_router(api.router)
+    app.include_router(views.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(files("livedesk.web") / "static")), name="static")
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, code: str, message: str, heading: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return pages.render(request, "error.html", status_code=status, status=status, heading=heading, message=message)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    code = _ERROR_CODES.get(exc.status_code, "error")
+    heading = "Not found" if exc.status_code == 404 else "Something is not right"
+    response = _error(request, exc.status_code, code, str(exc.detail), heading)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    problems = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors())
+    return _error(request, 422, "invalid_request", problems, "Something is not right")
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return _error(request, 500, "internal_error", "The server failed; try again later.", "Server error")

@@ -1,0 +1,126 @@
+"""Atom 1.0 and JSON Feed 1.1 for every story and topic page: the newest page of updates, excerpts only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from livedesk.web.render import UpdateView, update_views
+from livedesk.web.streams import StreamInfo, story_stream, topic_stream
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+router = APIRouter(include_in_schema=False)
+
+
+def _updates(request: Request, stream: StreamInfo) -> list[UpdateView]:
+    store = request.app.state.store
+    return update_views(store, store.page(stream.selection).items)
+
+
+def _absolute(request: Request, path: str) -> str:
+    return str(request.base_url.replace(path=path, query=""))
+
+
+def _summary(u: UpdateView) -> str:
+    parts = [u.excerpt, f"Read the full report at {u.outlet}: {u.item.url}"]
+    if u.credit:
+        parts.append(u.credit[:1].upper() + u.credit[1:] + ".")
+    return "\n\n".join(parts)
+
+
+def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str) -> bytes:
+    ET.register_namespace("", ATOM_NS)
+
+    def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        element.text = text
+        return element
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    add(feed, "id", page_url)
+    add(feed, "title", stream.title)
+    if stream.summary:
+        add(feed, "subtitle", stream.summary)
+    updated = max((u.item.at for u in updates), default=stream.last_update or datetime.now(UTC))
+    add(feed, "updated", _rfc3339(updated))
+    add(feed, "link", rel="alternate", type="text/html", href=page_url)
+    add(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
+    add(add(feed, "author"), "name", "livedesk")
+    add(feed, "generator", "livedesk")
+    for u in updates:
+        entry = add(feed, "entry")
+        add(entry, "id", f"{page_url}#update-{u.item.id}")
+        add(entry, "title", u.item.title)
+        add(entry, "updated", _rfc3339(u.item.at))
+        if u.item.published_at:
+            add(entry, "published", _rfc3339(u.item.published_at))
+        add(entry, "link", rel="alternate", type="text/html", href=u.item.url)
+        add(add(entry, "author"), "name", u.item.byline or u.outlet)
+        add(entry, "summary", _summary(u), type="text")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def json_feed(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str) -> dict[str, Any]:
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": stream.title,
+        "home_page_url": page_url,
+        "feed_url": feed_url,
+        "language": "en",
+        "items": [
+            {
+                "id": str(u.item.id),
+                "url": u.item.url,
+                "title": u.item.title,
+                "content_text": _summary(u),
+                "summary": u.excerpt,
+                "date_published": _rfc3339(u.item.at),
+                "authors": [{"name": u.item.byline or u.outlet}],
+                **({"language": u.item.language} if u.item.language else {}),
+            }
+            for u in updates
+        ],
+    }
+    if stream.summary:
+        feed["description"] = stream.summary
+    return feed
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _atom_response(request: Request, stream: StreamInfo) -> Response:
+    body = atom(stream, _updates(request, stream), _absolute(request, stream.path), str(request.url))
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+def _json_response(request: Request, stream: StreamInfo) -> Response:
+    body = json_feed(stream, _updates(request, stream), _absolute(request, stream.path), str(request.url))
+    return JSONResponse(body, media_type="application/feed+json")
+
+
+@router.get("/stories/{story_id}/feed.atom")
+def story_atom(request: Request, story_id: int) -> Response:
+    return _atom_response(request, story_stream(request.app.state.store, story_id))
+
+
+@router.get("/stories/{story_id}/feed.json")
+def story_json(request: Request, story_id: int) -> Response:
+    return _json_response(request, story_stream(request.app.state.store, story_id))
+
+
+@router.get("/live/{slug}/feed.atom")
+def topic_atom(request: Request, slug: str) -> Response:
+    return _atom_response(request, topic_stream(request.app.state.store, slug))
+
+
+@router.get("/live/{slug}/feed.json")
+def topic_json(request: Request, slug: str) -> Response:
+    return _json_response(request, topic_stream(request.app.state.store, slug))

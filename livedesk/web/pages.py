@@ -1,0 +1,188 @@
+"""HTML pages: home, story and topic live pages (with their SSE streams), article permalink, search.
+
+Every page works without JavaScript: "Older updates" is a plain link to the next page. With JavaScript,
+static/live.js fetches the same URL with `fragment=1` and appends the items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from sse_starlette import EventSourceResponse
+from starlette.datastructures import URL
+
+from livedesk.store import Store
+from livedesk.store.web import SearchFilter
+from livedesk.web.live import HEARTBEAT_SECONDS, events
+from livedesk.web.render import UpdateView, is_live, json_ld, update_views
+from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    html = request.app.state.templates.get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+@router.get("/")
+def home(request: Request) -> HTMLResponse:
+    store = _store(request)
+    return render(request, "home.html", stories=store.list_stories(limit=50), topics=store.list_topics())
+
+
+@router.get("/stories/{story_id}")
+def story_page(request: Request, story_id: int, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
+    return _stream_page(request, story_stream(_store(request), story_id), cursor, fragment)
+
+
+@router.get("/live/{slug}")
+def topic_page(request: Request, slug: str, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
+    return _stream_page(request, topic_stream(_store(request), slug), cursor, fragment)
+
+
+def _stream_page(request: Request, stream: StreamInfo, cursor: str | None, fragment: bool) -> HTMLResponse:
+    store = _store(request)
+    # Read before the page: whatever arrives after this reaches the reader through the events stream.
+    last_id = store.last_article_id()
+    page = store.page(stream.selection, before=position(cursor))
+    updates = update_views(store, page.items)
+    next_url = f"{stream.path}?cursor={page.next.encode()}" if page.next else None
+    if fragment:
+        return render(request, "_updates.html", updates=updates, next_url=next_url)
+    now = datetime.now(UTC)
+    return render(
+        request,
+        "stream.html",
+        kind=stream.kind,
+        title=stream.title,
+        summary=stream.summary,
+        outlets=stream.outlets,
+        last_update=stream.last_update,
+        live=is_live(stream.last_update, now),
+        updates=updates,
+        next_url=next_url,
+        events_url=f"{stream.path}/events?after={last_id}",
+        feeds={"atom": f"{stream.path}/feed.atom", "json": f"{stream.path}/feed.json"},
+        jsonld=json_ld(live_blog_posting(stream, updates, request.base_url, now)),
+    )
+
+
+def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, now: datetime) -> dict[str, Any]:
+    """schema.org LiveBlogPosting for a live page, its updates as BlogPostings crediting each outlet."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "LiveBlogPosting",
+        "headline": stream.title,
+        "url": str(base.replace(path=stream.path)),
+        "liveBlogUpdate": [
+            {
+                "@type": "BlogPosting",
+                "headline": u.item.title,
+                "url": u.item.url,
+                "datePublished": u.item.at.isoformat(),
+                "articleBody": u.excerpt,
+                "publisher": {"@type": "Organization", "name": u.outlet},
+                **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
+            }
+            for u in updates
+        ],
+    }
+    if stream.summary:
+        data["description"] = stream.summary
+    if stream.first_seen:
+        data["coverageStartTime"] = stream.first_seen.isoformat()
+    if stream.last_update:
+        data["dateModified"] = stream.last_update.isoformat()
+    return data
+
+
+@router.get("/stories/{story_id}/events")
+def story_events(request: Request, story_id: int, after: int | None = None) -> EventSourceResponse:
+    return _events(request, story_stream(_store(request), story_id), after)
+
+
+@router.get("/live/{slug}/events")
+def topic_events(request: Request, slug: str, after: int | None = None) -> EventSourceResponse:
+    return _events(request, topic_stream(_store(request), slug), after)
+
+
+def _events(request: Request, stream: StreamInfo, after: int | None) -> EventSourceResponse:
+    store = _store(request)
+    resume = request.headers.get("last-event-id", "")
+    # A reconnect carries the last id the browser saw; a first connect, the newest id when the page was made.
+    last_id = int(resume) if resume.isdigit() else after if after is not None else store.last_article_id()
+    state = request.app.state
+    return EventSourceResponse(events(store, state.bus, state.live, stream.selection, last_id), ping=HEARTBEAT_SECONDS)
+
+
+@router.get("/articles/{article_id}")
+def article_page(request: Request, article_id: int) -> HTMLResponse:
+    store = _store(request)
+    item = store.stream_item(article_id)
+    if item is None:
+        raise HTTPException(404, f"No article {article_id}.")
+    story = store.get_story(item.story_id) if item.story_id is not None else None
+    return render(request, "article.html", u=update_views(store, [item])[0], story=story)
+
+
+@dataclass(frozen=True)
+class Hit:
+    u: UpdateView
+    snippet: str
+
+
+@router.get("/search")
+def search_page(
+    request: Request,
+    q: str = "",
+    outlet: str = "",
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    story: int | None = None,
+    cursor: str | None = None,
+) -> HTMLResponse:
+    store = _store(request)
+    wanted = search_filter(q, outlet or None, date_from, date_to, story)
+    hits: list[Hit] = []
+    next_url = None
+    if q:
+        page = store.page(wanted, before=position(cursor))
+        snippets = store.snippets(q, [item.id for item in page.items])
+        hits = [Hit(u, snippets.get(u.item.id, u.excerpt)) for u in update_views(store, page.items)]
+        if page.next:
+            next_url = f"/search?{request.url.include_query_params(cursor=page.next.encode()).query}"
+    return render(
+        request,
+        "search.html",
+        q=q,
+        outlet=outlet,
+        date_from=date_from or "",
+        date_to=date_to or "",
+        story=story,
+        hits=hits,
+        next_url=next_url,
+        outlets=store.outlets(),
+        stories=store.list_stories(limit=100),
+    )
+
+
+def search_filter(
+    q: str, outlet: str | None, date_from: date | None, date_to: date | None, story: int | None
+) -> SearchFilter:
+    """Dates are whole UTC days, both ends included."""
+    return SearchFilter(
+        text=q,
+        sites=(outlet,) if outlet else (),
+        since=datetime.combine(date_from, time(), UTC) if date_from else None,
+        until=datetime.combine(date_to + timedelta(days=1), time(), UTC) if date_to else None,
+        story_id=story,
+    )

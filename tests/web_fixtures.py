@@ -1,0 +1,131 @@
+"""The web app on a real database, in process (httpx ASGI transport) or on a real loopback uvicorn, and
+articles put through the real syndication and story stages."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from livedesk.config import Settings
+from livedesk.models import Article
+from livedesk.pipeline import stories, syndication
+from livedesk.store import Store, StoredArticle
+from livedesk.web.app import create_app
+
+DATA = Path(__file__).parent / "data" / "web"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def lines(name: str) -> list[str]:
+    return (DATA / name).read_text(encoding="utf-8").split("\n\n")
+
+
+def put(
+    store: Store,
+    slug: str,
+    *,
+    site: str = "harbor.example",
+    title: str | None = None,
+    text: str | None = None,
+    published: datetime | None = None,
+    byline: str | None = None,
+    attributed_to: str | None = None,
+    html: str | None = None,
+) -> StoredArticle:
+    """Store an article and run it through syndication tracing and story assignment, as the ingest does."""
+    url = f"https://{site}/news/{slug}"
+    body = text or f"Report {slug} about the harbour. It has three sentences. This is the third one."
+    article = Article(
+        url=url,
+        canonical_url=url,
+        url_hash=sha256(url.encode()).hexdigest(),
+        site=site,
+        title=title or f"Update {slug}",
+        text=body,
+        html=html or "".join(f"<p>{p}</p>" for p in body.split("\n\n")),
+        content_hash=sha256(body.encode()).hexdigest(),
+        first_seen_at=datetime.now(UTC),
+        byline=byline,
+        published_at=published,
+        language="en",
+        attributed_to=attributed_to,
+    )
+    store.upsert_article(article)
+    stored = store.get_article(article.url_hash)
+    assert stored is not None
+    syndication.trace(store, stored)
+    stories.assign(store, store.get_article(article.url_hash) or stored)
+    result = store.get_article(article.url_hash)
+    assert result is not None
+    return result
+
+
+def one_story(store: Store, articles: list[StoredArticle]) -> int:
+    """Gather the articles into the first one's story (clustering is not what these tests are about)."""
+    keep = store.article_story(articles[0].id)
+    assert keep is not None
+    for stored in articles[1:]:
+        other = store.article_story(stored.id)
+        if other is not None and other != keep:
+            stories.merge(store, keep, other)
+    return keep
+
+
+def series(store: Store, count: int, *, start: datetime | None = None, prefix: str = "item") -> list[StoredArticle]:
+    """`count` articles published a minute apart, the last the newest."""
+    start = start or NOW - timedelta(minutes=count)
+    return [put(store, f"{prefix}-{n}", published=start + timedelta(minutes=n)) for n in range(count)]
+
+
+@dataclass
+class Desk:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def store(self) -> Store:
+        return self.app.state.store
+
+
+@asynccontextmanager
+async def running_app(database_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(Settings(database_url=database_url))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def desk(database_url: str) -> AsyncIterator[Desk]:
+    async with (
+        running_app(database_url) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        yield Desk(app, client)
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """`app` on a real uvicorn at 127.0.0.1 (random port), in this event loop; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
