@@ -1,1 +1,41 @@
-"""Publish/subscribe for live updates: in-process for SQLite, LISTEN/NOTIFY for PostgreSQL."""
+"""Publish/subscribe for live updates: in-process for SQLite, LISTEN/NOTIFY for PostgreSQL.
+
+Whoever stores an article publishes an `Update`; every open live page (an SSE stream) holds a `Subscription`.
+`open_bus(database_url)` picks the implementation from the database URL, so the same code runs embedded and
+scaled out:
+
+    bus = open_bus(settings.database_url)
+    await bus.start()
+    async with bus.subscribe() as subscription:   # subscribe first, then read the backlog from the database
+        async for update in subscription: ...      # raises Lagged: resume from the database (Last-Event-ID)
+    await bus.stop()
+
+A subscriber never slows the publisher down: each has a small bounded buffer, and one that falls behind is cut
+off with `Lagged` instead of being waited for or buffered without bound.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from livedesk.publish.local import InProcessBus, Lagged, Subscription
+from livedesk.publish.postgres import CHANNEL, PostgresBus, conninfo
+from livedesk.publish.update import Update
+from livedesk.store.engine import make_url
+
+__all__ = ["CHANNEL", "Bus", "InProcessBus", "Lagged", "PostgresBus", "Subscription", "Update", "open_bus"]
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, update: Update) -> None: ...
+    def subscribe(self) -> Subscription: ...
+
+
+def open_bus(database_url: str) -> Bus:
+    """LISTEN/NOTIFY when the database is PostgreSQL (several processes share it), in-process otherwise."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        return PostgresBus(conninfo(url))
+    return InProcessBus()

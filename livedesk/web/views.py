@@ -1,0 +1,290 @@
+"""View beacons: each visitor counts once per article per 30 minutes; bots never count; beacons are rate-limited.
+
+A visitor is an HMAC of the client address and user agent, keyed with a salt that rotates daily and lives in
+the database (every web process agrees on it; a restart keeps it). The address itself is never stored or
+logged, and once a day's salt is deleted its hashes cannot be traced back to anyone.
+
+A beacon is answered 202 only once its view is committed to the database: the ViewCounter group-commits, so
+one write carries every beacon that arrived while the previous write was in progress. Nothing acknowledged
+can be lost, on a clean shutdown or otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from livedesk.store import Store
+
+logger = logging.getLogger(__name__)
+
+# Case-insensitive substrings of user agents that announce a robot: crawlers, link previewers, monitors, HTTP
+# libraries. "HeadlessChrome" is deliberately absent: automation cannot be told from a real reader by its user
+# agent alone (livedesk's own browser tests use it and must count), so a headless browser counts unless it
+# also announces itself as a bot — the per-visitor window and the rate limit bound what it can add.
+BOT_MARKERS = (
+    "bot",  # Googlebot, bingbot, Applebot, Twitterbot, Discordbot, UptimeRobot, …
+    "crawl",
+    "spider",
+    "slurp",  # Yahoo
+    "scrap",  # Scrapy and scrapers
+    "facebookexternalhit",
+    "facebookcatalog",
+    "meta-externalagent",
+    "embedly",
+    "whatsapp",
+    "skypeuripreview",
+    "bingpreview",
+    "mediapartners-google",
+    "adsbot",
+    "google-inspectiontool",
+    "feedfetcher",
+    "ia_archiver",
+    "archive.org",
+    "lighthouse",
+    "pagespeed",
+    "gtmetrix",
+    "pingdom",
+    "phantomjs",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "httpx",
+    "curl/",
+    "wget",
+    "go-http-client",
+    "okhttp",
+    "java/",
+    "libwww-perl",
+    "node-fetch",
+    "axios/",
+    "livedesk/",  # our own fetcher
+)
+_BOT = re.compile("|".join(re.escape(marker) for marker in BOT_MARKERS), re.IGNORECASE)
+
+MAX_IDS = 100  # article ids per count request
+
+
+def is_bot(user_agent: str | None) -> bool:
+    """True for a robot's user agent, and for none at all (browsers always send one)."""
+    return not user_agent or not user_agent.strip() or _BOT.search(user_agent) is not None
+
+
+def visitor_hash(ip: str, user_agent: str, day_salt: bytes) -> str:
+    """The visitor's identity for the day: HMAC-SHA256 of address and user agent, hex."""
+    return hmac.new(day_salt, f"{ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()
+
+
+def format_views(n: int) -> str:
+    """ "1 view", "12 views", "1.2K views", "34K views", "3.4M views". Rounded down, so never more than the
+    count; a negative count (which the database refuses anyway) shows as 0. views.js has the same function."""
+    n = max(n, 0)
+    if n == 1:
+        return "1 view"
+    for unit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if n >= unit:
+            tenths = n * 10 // unit
+            short = f"{tenths // 10}" if tenths >= 100 or tenths % 10 == 0 else f"{tenths // 10}.{tenths % 10}"
+            return f"{short}{suffix} views"
+    return f"{n} views"
+
+
+class RateLimiter:
+    """Token buckets per key, in memory: bursts of `rate` beacons, then `rate` per `per` seconds.
+
+    At most `max_keys` buckets are kept; the least recently used goes first, which only ever gives a
+    forgotten visitor a full bucket again.
+    """
+
+    def __init__(self, rate: int = 30, per: float = 60.0, max_keys: int = 100_000) -> None:
+        self._capacity = float(rate)
+        self._refill = rate / per  # tokens per second
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, at)
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds until a spent bucket holds one token again."""
+        return math.ceil(1 / self._refill)
+
+    def allow(self, key: str, now: float) -> bool:
+        tokens, at = self._buckets.pop(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + max(now - at, 0.0) * self._refill)
+        allowed = tokens >= 1
+        self._buckets[key] = (tokens - 1 if allowed else tokens, now)
+        if len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return allowed
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ViewCounterStoppedError(RuntimeError):
+    pass
+
+
+class ViewCounter:
+    """Accepts beacons and writes them in batches; `await record(...)` returns once the view is committed.
+
+    `start()` before serving, `stop()` after the server has finished its requests: it writes whatever is
+    still pending before returning. Expired visitor windows are pruned every `prune_every`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        limiter: RateLimiter | None = None,
+        prune_every: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._limiter = limiter or RateLimiter()
+        self._prune_every = prune_every
+        self._pruned_at: datetime | None = None
+        self._salt: tuple[date, bytes] | None = None
+        self._pending: list[tuple[tuple[int, str, datetime], asyncio.Future[None]]] = []
+        self._writing = 0  # views in the write under way
+        self._wakeup = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def retry_after(self) -> int:
+        return self._limiter.retry_after
+
+    @property
+    def queued(self) -> int:
+        """Views accepted but not yet committed."""
+        return len(self._pending) + self._writing
+
+    async def start(self) -> None:
+        if self._writer is None:
+            self._stopping = False
+            self._writer = asyncio.create_task(self._write_loop(), name="livedesk-view-writer")
+
+    async def stop(self) -> None:
+        """Refuse new beacons and write every pending one."""
+        if self._writer is None:
+            return
+        self._stopping = True
+        self._wakeup.set()
+        await self._writer
+        self._writer = None
+
+    async def visitor(self, ip: str, user_agent: str) -> str:
+        """The visitor hash of this address and user agent today."""
+        today = self._clock().astimezone(UTC).date()
+        if self._salt is None or self._salt[0] != today:
+            self._salt = today, await asyncio.to_thread(self._store.view_salt, today)
+        return visitor_hash(ip, user_agent, self._salt[1])
+
+    def allow(self, visitor: str) -> bool:
+        """Take one beacon from the visitor's bucket; False when it is empty (answer 429)."""
+        return self._limiter.allow(visitor, self._clock().timestamp())
+
+    async def record(self, article_id: int, visitor: str) -> None:
+        """Queue a view seen now and wait until it is committed (counted or, inside its window, not)."""
+        if self._writer is None or self._stopping:
+            raise ViewCounterStoppedError("the view counter is not running")
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append(((article_id, visitor, self._clock()), done))
+        self._wakeup.set()
+        await done
+
+    async def _write_loop(self) -> None:
+        while self._pending or not self._stopping:
+            if not self._pending:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                continue
+            batch, self._pending = self._pending, []
+            self._writing = len(batch)
+            await self._write(batch)
+            self._writing = 0
+            await self._prune_if_due()
+
+    async def _write(self, batch: list[tuple[tuple[int, str, datetime], asyncio.Future[None]]]) -> None:
+        error: Exception | None = None
+        try:
+            await asyncio.to_thread(self._store.record_views, [view for view, _ in batch])
+        except Exception as failure:
+            logger.exception("could not record %d views", len(batch))
+            error = failure
+        for _, done in batch:
+            if done.done():  # the client went away meanwhile
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    async def _prune_if_due(self) -> None:
+        now = self._clock()
+        if self._pruned_at is not None and now - self._pruned_at < self._prune_every:
+            return
+        self._pruned_at = now
+        try:
+            await asyncio.to_thread(self._store.prune_view_windows, now)
+        except Exception:
+            # Harmless: expired rows only wait for the next prune.
+            logger.warning("could not prune expired view windows", exc_info=True)
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+router = APIRouter()
+
+
+@router.post("/api/views/{article_id}", status_code=202)
+async def view_beacon(article_id: int, request: Request) -> Response:
+    """Count one view of the article by this visitor: 202 recorded, 204 not counted (a bot), 404, 429."""
+    user_agent = request.headers.get("user-agent", "")
+    if is_bot(user_agent):
+        return Response(status_code=204)
+    counter: ViewCounter = request.app.state.view_counter
+    store: Store = request.app.state.store
+    # The address as the ASGI server reports it: behind a proxy, run the server with trusted proxy
+    # headers rather than reading X-Forwarded-For here, which any client can forge.
+    visitor = await counter.visitor(request.client.host if request.client else "", user_agent)
+    if not counter.allow(visitor):
+        return _error(
+            429, "rate_limited", "Too many view beacons; slow down.", {"Retry-After": str(counter.retry_after)}
+        )
+    if article_id not in await asyncio.to_thread(store.view_counts, [article_id]):
+        return _error(404, "not_found", f"No article {article_id}.")
+    try:
+        await counter.record(article_id, visitor)
+    except ViewCounterStoppedError:
+        return _error(503, "unavailable", "The server is shutting down; try again.")
+    return JSONResponse({"article_id": article_id}, status_code=202)
+
+
+@router.get("/api/views")
+async def view_counts(request: Request, ids: str = "") -> Response:
+    """`?ids=1,2,3` → `{"1": 12, "2": 0}`; unknown articles are left out."""
+    try:
+        article_ids = [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        return _error(400, "bad_request", "ids must be comma-separated article ids.")
+    if not 0 < len(article_ids) <= MAX_IDS:
+        return _error(400, "bad_request", f"Give between 1 and {MAX_IDS} article ids.")
+    store: Store = request.app.state.store
+    counts = await asyncio.to_thread(store.view_counts, article_ids)
+    # Counts change every second: never cached.
+    return JSONResponse({str(k): v for k, v in counts.items()}, headers={"Cache-Control": "no-store"})
