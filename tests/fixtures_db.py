@@ -19,9 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from livedesk.store import Store
 
-POSTGRES_URL = os.environ.get(
-    "LIVEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("LIVEDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

@@ -82,8 +82,10 @@ def test_canonical_url_falls_back_to_the_page_url() -> None:
 
 
 def test_a_canonical_link_to_another_site_is_kept_but_not_used_as_identity() -> None:
-    body = (DATA / "bare_date.html").read_bytes().replace(
-        b"<head>", b'<head><link rel="canonical" href="https://www.origin-paper.example/story/quay">', 1
+    body = (
+        (DATA / "bare_date.html")
+        .read_bytes()
+        .replace(b"<head>", b'<head><link rel="canonical" href="https://www.origin-paper.example/story/quay">', 1)
     )
     copy = extract(Page(url="https://aggregator.example/p/quay?utm_source=x", body=body, fetched_at=FETCHED))
     assert copy.canonical_url == "https://www.origin-paper.example/story/quay"
