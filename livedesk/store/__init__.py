@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from livedesk.models import Article, Source, SourceKind, UpsertOutcome
 from livedesk.store import engine as engines
+from livedesk.store.claims import ClaimStore
+from livedesk.store.entities import EntityStore
 from livedesk.store.schema import articles, sources
 from livedesk.store.stories import StoryStore
 from livedesk.store.syndication import SyndicationStore
@@ -47,7 +49,7 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store(SyndicationStore, StoryStore, WebStore, ViewStore):
+class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine

@@ -1,0 +1,1 @@
+"""The enrich stage: named entities and the claim ledger."""
