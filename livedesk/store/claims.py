@@ -1,7 +1,300 @@
-"""Queries of the claim ledger: claims per story, the outlets carrying them, editors' status decisions."""
+"""Queries of the claim ledger: claims per story, the outlets carrying them, editors' status decisions.
+
+A ledger entry is one claim within one story, however many articles carry it; `key` (its sorted topic terms)
+finds it again when the same claim arrives from another outlet. `claim_carriers` lists every article carrying an
+entry with the time it was first seen, so the outlets and the first to report are read, not stored twice.
+`claim_status_history` keeps every editor's decision (who, when, why); an entry set by an editor keeps that
+status whatever later extractions say.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from livedesk.store.schema import UTCDateTime, articles, metadata
+
+claims = sa.Table(
+    "claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),  # sorted topic terms: "the same claim" within the story
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("attributed_to", sa.Text, nullable=False),
+    sa.Column("cue", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("editor_set", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("story_id", "key", "attributed_to", "cue", name="uq_claims_story_claim"),
+)
+
+claim_carriers = sa.Table(
+    "claim_carriers",
+    metadata,
+    sa.Column("claim_id", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True),
+    sa.Column("outlet", sa.Text, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),  # the article's publication time, else first seen
+)
+
+claim_status_history = sa.Table(
+    "claim_status_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("claim_id", sa.Integer, sa.ForeignKey("claims.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("previous", sa.String(16), nullable=False),
+    sa.Column("editor", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """One extracted claim, as the ledger receives it."""
+
+    key: str
+    text: str
+    attributed_to: str
+    cue: str
+    status: str
+
+
+# Picks the entry a claim joins among the story's (entry id, claim) pairs; None for a new entry.
+ClaimMatcher = Callable[[NewClaim, Sequence[tuple[int, NewClaim]]], int | None]
+
+
+@dataclass(frozen=True)
+class Carrier:
+    article_id: int
+    outlet: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One claim of a story with every outlet carrying it, earliest first."""
+
+    id: int
+    story_id: int
+    key: str
+    text: str
+    attributed_to: str
+    cue: str
+    status: str
+    editor_set: bool
+    carriers: tuple[Carrier, ...]
+
+    @property
+    def outlets(self) -> list[str]:
+        """Each outlet once, in the order they reported the claim."""
+        return list(dict.fromkeys(c.outlet for c in self.carriers))
+
+    @property
+    def first_reported(self) -> Carrier | None:
+        return self.carriers[0] if self.carriers else None
+
+    @property
+    def article_ids(self) -> list[int]:
+        return [c.article_id for c in self.carriers]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    claim_id: int
+    status: str
+    previous: str
+    editor: str
+    reason: str
+    at: datetime
+
+
+class ClaimNotFoundError(LookupError):
+    pass
 
 
 class ClaimStore:
     """Mixed into Store; uses its _read()/_write() connections."""
+
+    if TYPE_CHECKING:
+        _insert: Any
+
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> sa.Connection: ...
+
+    # reads
+
+    def story_claims(self, story_id: int) -> list[LedgerEntry]:
+        """The story's ledger, in the order its claims were first reported."""
+        with self._read() as connection:
+            rows = connection.execute(sa.select(claims).where(claims.c.story_id == story_id)).all()
+            entries = _entries(connection, rows)
+        return sorted(entries, key=_first_reported_order)
+
+    def article_claims(self, article_id: int) -> list[LedgerEntry]:
+        """The ledger entries an article carries (an original's own claims, or its original's for a copy)."""
+        carried = sa.select(claim_carriers.c.claim_id).where(claim_carriers.c.article_id == article_id)
+        with self._read() as connection:
+            rows = connection.execute(sa.select(claims).where(claims.c.id.in_(carried)).order_by(claims.c.id)).all()
+            return _entries(connection, rows)
+
+    def get_claim(self, claim_id: int) -> LedgerEntry | None:
+        with self._read() as connection:
+            rows = connection.execute(sa.select(claims).where(claims.c.id == claim_id)).all()
+            entries = _entries(connection, rows)
+        return entries[0] if entries else None
+
+    def claim_history(self, claim_id: int) -> list[StatusChange]:
+        """Editors' decisions on a claim, oldest first."""
+        query = (
+            sa.select(claim_status_history)
+            .where(claim_status_history.c.claim_id == claim_id)
+            .order_by(claim_status_history.c.at, claim_status_history.c.id)
+        )
+        with self._read() as connection:
+            return [_change(row) for row in connection.execute(query)]
+
+    # writes
+
+    def merge_claims(
+        self, story_id: int, article_id: int, found: Sequence[NewClaim], *, match: ClaimMatcher
+    ) -> list[int]:
+        """Make `found` the claims `article_id` carries in the story's ledger, in one transaction.
+
+        Each claim joins the entry `match` picks among the story's entries (or a new one); the article stops
+        carrying entries it no longer states, and entries nobody carries and no editor touched are removed.
+        Returns the entry ids, one per claim. Idempotent.
+        """
+        with self._write() as connection:
+            carrier = _carrier_of(connection, article_id)
+            connection.execute(sa.delete(claim_carriers).where(claim_carriers.c.article_id == article_id))
+            existing = [_new_claim(row) for row in connection.execute(_story_rows(story_id))]
+            ids: list[int] = []
+            for claim in found:
+                entry_id = match(claim, existing)
+                if entry_id is None:
+                    entry_id = _insert_entry(connection, self._insert, story_id, claim)
+                    existing.append((entry_id, claim))
+                ids.append(entry_id)
+                _carry(connection, self._insert, [entry_id], carrier)
+            _prune(connection, story_id)
+            return ids
+
+    def carry_claims(self, original_id: int, article_id: int) -> list[int]:
+        """Let a copy carry every entry its original carries. Returns those entry ids. Idempotent."""
+        with self._write() as connection:
+            carrier = _carrier_of(connection, article_id)
+            query = sa.select(claim_carriers.c.claim_id).where(claim_carriers.c.article_id == original_id)
+            ids = list(connection.execute(query).scalars())
+            _carry(connection, self._insert, ids, carrier)
+            return ids
+
+    def update_claim_statuses(self, statuses: dict[int, str]) -> None:
+        """Set extracted statuses (e.g. disputed); entries an editor decided on keep the editor's status."""
+        with self._write() as connection:
+            for claim_id, status in statuses.items():
+                connection.execute(
+                    sa.update(claims).where(claims.c.id == claim_id, sa.not_(claims.c.editor_set)).values(status=status)
+                )
+
+    def set_claim_status(self, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:
+        """An editor's decision: the new status, kept with who, when and why."""
+        now = datetime.now(UTC)
+        with self._write() as connection:
+            previous = connection.execute(
+                sa.select(claims.c.status).where(claims.c.id == claim_id).with_for_update()
+            ).scalar_one_or_none()
+            if previous is None:
+                raise ClaimNotFoundError(claim_id)
+            connection.execute(sa.update(claims).where(claims.c.id == claim_id).values(status=status, editor_set=True))
+            change = StatusChange(claim_id, status, previous, editor, reason, now)
+            connection.execute(sa.insert(claim_status_history).values(**change.__dict__))
+            return change
+
+
+def _story_rows(story_id: int) -> sa.Select[Any]:
+    return sa.select(claims).where(claims.c.story_id == story_id).order_by(claims.c.id)
+
+
+def _new_claim(row: sa.Row[Any]) -> tuple[int, NewClaim]:
+    return row.id, NewClaim(row.key, row.text, row.attributed_to, row.cue, row.status)
+
+
+def _carrier_of(connection: sa.Connection, article_id: int) -> Carrier:
+    at = sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at, type_=UTCDateTime)
+    row = connection.execute(sa.select(articles.c.site, at.label("at")).where(articles.c.id == article_id)).one()
+    return Carrier(article_id, row.site, row.at)
+
+
+def _insert_entry(connection: sa.Connection, insert: Any, story_id: int, claim: NewClaim) -> int:
+    values = {**claim.__dict__, "story_id": story_id, "created_at": datetime.now(UTC)}
+    # The unique key makes a concurrent insert of the same claim land on one row.
+    statement = insert(claims).values(**values).on_conflict_do_nothing().returning(claims.c.id)
+    entry_id = connection.execute(statement).scalar_one_or_none()
+    if entry_id is not None:
+        return int(entry_id)
+    same = sa.select(claims.c.id).where(
+        claims.c.story_id == story_id,
+        claims.c.key == claim.key,
+        claims.c.attributed_to == claim.attributed_to,
+        claims.c.cue == claim.cue,
+    )
+    return int(connection.execute(same).scalar_one())
+
+
+def _carry(connection: sa.Connection, insert: Any, entry_ids: Iterable[int], carrier: Carrier) -> None:
+    rows = [{"claim_id": entry_id, **carrier.__dict__} for entry_id in entry_ids]
+    if rows:
+        connection.execute(insert(claim_carriers).on_conflict_do_nothing(), rows)
+
+
+def _prune(connection: sa.Connection, story_id: int) -> None:
+    carried = sa.select(claim_carriers.c.claim_id)
+    connection.execute(
+        sa.delete(claims).where(
+            claims.c.story_id == story_id, sa.not_(claims.c.editor_set), claims.c.id.not_in(carried)
+        )
+    )
+
+
+def _entries(connection: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[LedgerEntry]:
+    if not rows:
+        return []
+    query = (
+        sa.select(claim_carriers)
+        .where(claim_carriers.c.claim_id.in_([row.id for row in rows]))
+        .order_by(claim_carriers.c.first_seen, claim_carriers.c.article_id)
+    )
+    carriers: dict[int, list[Carrier]] = {}
+    for c in connection.execute(query):
+        carriers.setdefault(c.claim_id, []).append(Carrier(c.article_id, c.outlet, c.first_seen))
+    return [
+        LedgerEntry(
+            id=row.id,
+            story_id=row.story_id,
+            key=row.key,
+            text=row.text,
+            attributed_to=row.attributed_to,
+            cue=row.cue,
+            status=row.status,
+            editor_set=row.editor_set,
+            carriers=tuple(carriers.get(row.id, ())),
+        )
+        for row in rows
+    ]
+
+
+def _first_reported_order(entry: LedgerEntry) -> tuple[datetime, int]:
+    first = entry.first_reported
+    return (first.first_seen if first else datetime.max.replace(tzinfo=UTC)), entry.id
+
+
+def _change(row: sa.Row[Any]) -> StatusChange:
+    return StatusChange(row.claim_id, row.status, row.previous, row.editor, row.reason, row.at)

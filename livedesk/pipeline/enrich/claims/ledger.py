@@ -1,0 +1,85 @@
+"""The story ledger: claims merged per story across outlets and copies, conflicts marked, editors' decisions kept."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from spacy.tokens import Doc
+
+from livedesk.pipeline.enrich.claims import cues
+from livedesk.pipeline.enrich.claims.extract import Claim, conflicting, extract_claims
+from livedesk.store import Store, StoredArticle
+from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
+
+# Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
+# outlet's rewording of the same statement still shares most of its content words.
+SAME_CLAIM_OVERLAP = 0.6
+
+
+def record_claims(store: Store, stored: StoredArticle, doc: Doc | None) -> list[LedgerEntry]:
+    """Put the claims `stored` carries into its story's ledger and return them. Idempotent.
+
+    An original's claims are extracted from `doc` (its parsed text, required); a copy is not re-extracted (its
+    `doc` may be None): it carries the claims of its original, so the ledger lists its outlet too.
+    """
+    if stored.story_id is None:
+        return []
+    group = store.syndication_group(stored.id)
+    if stored.syndicated_from is not None:
+        original = next((m.root_id for m in group if m.id == stored.id), None)
+        if original is not None and original != stored.id:
+            store.carry_claims(original, stored.id)
+        return store.article_claims(stored.id)
+    if doc is None:
+        raise ValueError(f"article {stored.id} is an original: its parsed text is needed")
+    found = [ledger_claim(c) for c in extract_claims(doc)]
+    store.merge_claims(stored.story_id, stored.id, found, match=same_claim)
+    # Copies stored before their original was enriched carry its claims from now on.
+    for member in group:
+        if member.id != stored.id and member.original_id == stored.id:
+            store.carry_claims(stored.id, member.id)
+    mark_disputes(store, stored.story_id)
+    return store.article_claims(stored.id)
+
+
+def set_claim_status(store: Store, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:
+    """An editor's decision on a claim's status; who, when and why are kept in the claim's history."""
+    if status not in cues.STATUSES:
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(cues.STATUSES)}")
+    if not editor.strip() or not reason.strip():
+        raise ValueError("an editor's name and a reason are required")
+    return store.set_claim_status(claim_id, status, editor=editor.strip(), reason=reason.strip())
+
+
+def ledger_claim(claim: Claim) -> NewClaim:
+    key = " ".join(claim.terms) or claim.text.lower()
+    return NewClaim(key=key, text=claim.text, attributed_to=claim.attributed_to, cue=claim.cue, status=claim.status)
+
+
+def same_claim(claim: NewClaim, entries: Sequence[tuple[int, NewClaim]]) -> int | None:
+    """The entry `claim` is another report of: same source and cue, and the same or mostly the same content."""
+    for entry_id, entry in entries:
+        if (entry.key, entry.attributed_to.lower(), entry.cue) == (claim.key, claim.attributed_to.lower(), claim.cue):
+            return entry_id
+    terms = set(claim.key.split())
+    for entry_id, entry in entries:
+        if entry.cue != claim.cue or entry.attributed_to.lower() != claim.attributed_to.lower():
+            continue
+        other = set(entry.key.split())
+        if terms and len(terms & other) / len(terms | other) >= SAME_CLAIM_OVERLAP:
+            return entry_id
+    return None
+
+
+def mark_disputes(store: Store, story_id: int) -> None:
+    """Claims of the story that a denial in the same story contradicts become disputed."""
+    entries = store.story_claims(story_id)
+    denials = [e.key.split() for e in entries if e.status == cues.DENIED]
+    disputed = {
+        e.id: cues.DISPUTED
+        for e in entries
+        if e.status not in (cues.DENIED, cues.CONFIRMED, cues.DISPUTED)
+        and any(conflicting(e.key.split(), denial) for denial in denials)
+    }
+    if disputed:
+        store.update_claim_statuses(disputed)

@@ -1,0 +1,296 @@
+"""The claim ledger: extraction rules on the seed page and small sentences, the per-story ledger across outlets
+and copies, disputes, editors' decisions, and the claims in export, API and story page."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from spacy.language import Language
+
+from livedesk import export as exporting
+from livedesk.pipeline.enrich.claims import Claim, extract_claims, record_claims, set_claim_status
+from livedesk.pipeline.enrich.nlp import load_pipeline
+from livedesk.store import Store, StoredArticle
+from livedesk.store.claims import ClaimNotFoundError
+from tests.test_cli import livedesk
+from tests.web_fixtures import NOW, Desk, one_story, put
+
+SEED = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "live-updates-page.txt"
+DATA = Path(__file__).parent / "data" / "claims"
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_pipeline(parser=True)
+
+
+def claims_of(nlp: Language, text: str) -> list[Claim]:
+    return extract_claims(nlp(text))
+
+
+def only(claims: list[Claim]) -> Claim:
+    assert len(claims) == 1, claims
+    return claims[0]
+
+
+# -- the seed page ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed_claims(nlp: Language) -> list[Claim]:
+    if not SEED.exists():
+        pytest.skip("the seed page is not beside the repository")
+    return claims_of(nlp, SEED.read_text(encoding="utf-8"))
+
+
+def test_seed_wagner_sought_weapons_from_turkey_per_the_document_unconfirmed(seed_claims: list[Claim]) -> None:
+    weapons = [c for c in seed_claims if "Turkey" in c.text and "weapons" in c.text and c.cue == "according to"]
+    sources = {c.attributed_to for c in weapons}
+    assert "a leaked US intelligence document" in sources
+    assert "the US signals intelligence reporting" in sources
+    wagner = next(c for c in weapons if "Wagner" in c.text and "purchase weapons" in c.text)
+    assert wagner.attributed_to == "the US signals intelligence reporting"
+    # "CNN has not independently confirmed the veracity of the document"
+    assert all(c.status == "unconfirmed" for c in weapons)
+    verdict = next(c for c in seed_claims if c.cue == "has not independently confirmed")
+    assert (verdict.attributed_to, verdict.text) == ("CNN", "the veracity of the document")
+
+
+def test_seed_state_department_not_in_a_position_to_confirm(seed_claims: list[Claim]) -> None:
+    claim = next(c for c in seed_claims if c.cue == "not in a position to confirm or comment")
+    assert claim.attributed_to == "A State Department spokesperson"
+    assert claim.text.startswith("we are not in a position to confirm or comment")
+    assert claim.status == "unconfirmed"
+    said = next(c for c in seed_claims if c.cue == "said")
+    assert said.attributed_to == "A State Department spokesperson"
+    assert "reviewing and assessing the validity" in said.text
+    assert "not in a position" not in said.text  # the added remark is a claim of its own
+
+
+def test_seed_prisoner_recruitment_attributed_to_the_document(seed_claims: list[Claim]) -> None:
+    claim = next(c for c in seed_claims if "resume recruitment of prisoners" in c.text)
+    assert "document" in claim.attributed_to  # "it also states …": the pronoun resolved to the document
+    assert claim.cue == "stated"
+    officials = next(c for c in seed_claims if c.cue == "have indicated")
+    assert (officials.attributed_to, officials.text) == ("US officials", "most of the leaked tranche are authentic")
+
+
+def test_seed_claims_never_take_in_page_furniture(seed_claims: list[Claim]) -> None:
+    assert not any("Views" in c.text or "No More Posts" in c.text or "\n" in c.text for c in seed_claims)
+
+
+# -- rules on small sentences -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "attributed_to", "cue", "status"),
+    [
+        ("The rebels denied receiving weapons from abroad.", "The rebels", "denied", "denied"),
+        ("Officials rejected reports that the plant would close.", "Officials", "rejected", "denied"),
+        ("The two leaders reportedly met in secret last month.", "unattributed", "reportedly", "alleged"),
+        ("The suspect is believed to have left the country.", "unattributed", "is believed to", "alleged"),
+        ("The club confirmed the manager had resigned.", "The club", "confirmed", "confirmed"),
+        (
+            "The defence ministry declined to comment on the report.",
+            "The defence ministry",
+            "declined to comment",
+            "unconfirmed",
+        ),
+        ('"The hospital is full," a nurse told the newspaper.', "a nurse", "told", "unconfirmed"),
+        ("Police said the driver had allegedly fled the scene.", "Police", "said", "alleged"),
+    ],
+)
+def test_cue_and_status(nlp: Language, text: str, attributed_to: str, cue: str, status: str) -> None:
+    claim = only(claims_of(nlp, text))
+    assert (claim.attributed_to, claim.cue, claim.status) == (attributed_to, cue, status)
+    assert claim.text and all(word in text for word in claim.text.split())  # the hedge word left out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The minister will tell parliament about the plan next week.",
+        "The museum has said goodbye to its longest-serving guard.",
+        "Shares in the bank fell 8 percent in early trading.",
+    ],
+)
+def test_no_claim_without_an_attributed_statement(nlp: Language, text: str) -> None:
+    assert claims_of(nlp, text) == []
+
+
+def test_independent_confirmation_confirms_what_the_document_says(nlp: Language) -> None:
+    text = (
+        "The mine flooded twice in May, according to an internal report. "
+        "The Valley Post has independently verified the report."
+    )
+    claim = next(c for c in claims_of(nlp, text) if c.cue == "according to")
+    assert claim.status == "confirmed"
+
+
+def test_a_denial_in_the_same_text_disputes_the_assertion(nlp: Language) -> None:
+    text = "The army said the rebels received weapons from abroad. The rebels denied receiving weapons from abroad."
+    statuses = {c.cue: c.status for c in claims_of(nlp, text)}
+    assert statuses == {"said": "disputed", "denied": "denied"}
+
+
+def test_offsets_point_at_the_claim(nlp: Language) -> None:
+    text = "Crews were busy. The harbour authority said the eastern pier would reopen on Monday."
+    claim = only(claims_of(nlp, text))
+    assert text[claim.start : claim.end] == claim.text == "the eastern pier would reopen on Monday"
+    assert claim.sentence == 1
+
+
+# -- the story ledger -------------------------------------------------------------------------------------------
+
+
+def _article(store: Store, name: str, site: str, hours: int, **kwargs: object) -> StoredArticle:
+    text = (DATA / f"{name}.txt").read_text(encoding="utf-8").strip()
+    return put(store, name, site=site, text=text, published=NOW - timedelta(hours=10 - hours), **kwargs)  # type: ignore[arg-type]
+
+
+def _in_one_story(store: Store, articles: list[StoredArticle]) -> list[StoredArticle]:
+    one_story(store, articles)
+    return [store.get_article(a.article.url_hash) or a for a in articles]
+
+
+def _record(store: Store, nlp: Language, stored: StoredArticle) -> None:
+    doc = None if stored.syndicated_from is not None else nlp(stored.article.text)
+    record_claims(store, stored, doc)
+
+
+def _pier(entries: list) -> object:
+    return next(e for e in entries if "eastern pier" in e.text)
+
+
+def test_same_claim_across_outlets_and_a_copy_is_one_entry(store: Store, nlp: Language) -> None:
+    original = _article(store, "port-original", "harbor.example", 2)
+    other = _article(store, "port-other-outlet", "valley.example", 1)  # earliest: first to report
+    copy = put(
+        store,
+        "port-copy",
+        site="aggregator.example",
+        text=original.article.text,
+        attributed_to="harbor.example",
+        published=NOW - timedelta(hours=5),
+    )
+    original, other, copy = _in_one_story(store, [original, other, copy])
+    assert copy.syndicated_from is not None and original.syndicated_from is None
+
+    for stored in (copy, original, other, original, copy):  # the copy first; everything twice: idempotent
+        _record(store, nlp, stored)
+
+    ledger = store.story_claims(original.story_id or 0)
+    pier = _pier(ledger)
+    assert pier.attributed_to == "the port authority" and pier.cue == "said"
+    assert pier.outlets == ["valley.example", "harbor.example", "aggregator.example"]
+    assert pier.first_reported.outlet == "valley.example"
+    assert len([e for e in ledger if "eastern pier" in e.text]) == 1
+    cranes = next(e for e in ledger if "cranes" in e.text)
+    assert cranes.outlets == ["harbor.example", "aggregator.example"]
+    assert {e.id for e in store.article_claims(copy.id)} == {pier.id, cranes.id}
+    assert [e.id for e in store.article_claims(other.id)] == [pier.id]
+
+
+def test_a_denial_elsewhere_in_the_story_disputes_a_claim(store: Store, nlp: Language) -> None:
+    original = _article(store, "port-original", "harbor.example", 1)
+    denial = _article(store, "port-denial", "valley.example", 2)
+    original, denial = _in_one_story(store, [original, denial])
+    _record(store, nlp, original)
+    _record(store, nlp, denial)
+    statuses = {e.cue: e.status for e in store.story_claims(original.story_id or 0) if "cranes" in e.text}
+    assert statuses == {"said": "disputed", "denied": "denied"}
+
+
+def test_editor_status_kept_with_an_audit_trail(store: Store, nlp: Language) -> None:
+    original = _article(store, "port-original", "harbor.example", 1)
+    _record(store, nlp, original)
+    pier = _pier(store.story_claims(original.story_id or 0))
+
+    set_claim_status(store, pier.id, "confirmed", editor="ana", reason="Port authority notice seen")
+    set_claim_status(store, pier.id, "disputed", editor="bo", reason="Union says the pier is open")
+    _record(store, nlp, original)  # re-extraction does not override the editors
+
+    entry = store.get_claim(pier.id)
+    assert entry is not None and (entry.status, entry.editor_set) == ("disputed", True)
+    history = store.claim_history(pier.id)
+    assert [(h.previous, h.status, h.editor, h.reason) for h in history] == [
+        ("unconfirmed", "confirmed", "ana", "Port authority notice seen"),
+        ("confirmed", "disputed", "bo", "Union says the pier is open"),
+    ]
+    assert history[0].at <= history[1].at and history[0].at.tzinfo is not None
+    with pytest.raises(ValueError, match="unknown status"):
+        set_claim_status(store, pier.id, "true", editor="ana", reason="x")
+    with pytest.raises(ValueError, match="reason"):
+        set_claim_status(store, pier.id, "confirmed", editor="ana", reason=" ")
+    with pytest.raises(ClaimNotFoundError):
+        set_claim_status(store, 10_000, "confirmed", editor="ana", reason="x")
+
+
+def test_export_fills_claims(store: Store, nlp: Language) -> None:
+    original = _article(store, "port-original", "harbor.example", 1)
+    _record(store, nlp, original)
+    record = exporting.article_record(original, claims=store.article_claims(original.id))
+    pier = next(c for c in record["claims"] if "eastern pier" in c["text"])
+    assert pier == {
+        "text": "The eastern pier at Kessport will stay closed until March",
+        "attributed_to": "the port authority",
+        "cue": "said",
+        "status": "unconfirmed",
+    }
+
+
+# -- API and story page -----------------------------------------------------------------------------------------
+
+
+async def test_api_and_claims_panel(desk: Desk, nlp: Language) -> None:
+    original = _article(desk.store, "port-original", "harbor.example", 1)
+    _record(desk.store, nlp, original)
+    story_id = original.story_id
+
+    claims = (await desk.client.get(f"/api/stories/{story_id}/claims")).json()
+    pier = next(c for c in claims if "eastern pier" in c["text"])
+    assert pier["attributed_to"] == "the port authority" and pier["status"] == "unconfirmed"
+    assert pier["outlets"] == ["harbor.example"] and pier["first_reported_by"] == "harbor.example"
+    story = (await desk.client.get(f"/api/stories/{story_id}")).json()
+    assert [c["id"] for c in story["claims"]] == [c["id"] for c in claims]
+    missing = await desk.client.get("/api/stories/999999/claims")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+    html = (await desk.client.get(f"/stories/{story_id}")).text
+    assert 'aria-labelledby="claims-heading"' in html and ">Claims</h2>" in html
+    assert "The eastern pier at Kessport will stay closed until March" in html
+    assert 'class="claim-status claim-unconfirmed"' in html
+    assert '<th scope="col">First reported</th>' in html
+
+
+def test_cli_lists_sets_and_shows_history(tmp_path: Path, nlp: Language) -> None:
+    db = tmp_path / "desk.db"
+    with Store.open(str(db)) as store:
+        original = _article(store, "port-original", "harbor.example", 1)
+        _record(store, nlp, original)
+        pier = _pier(store.story_claims(original.story_id or 0))
+
+    listed = livedesk("claims", "list", str(original.story_id), db=db)
+    assert listed.returncode == 0, listed.stderr
+    assert "the port authority" in listed.stdout and "unconfirmed" in listed.stdout
+
+    changed = livedesk(
+        "claims", "set-status", str(pier.id), "confirmed", "--editor", "ana", "--reason", "Notice seen", db=db
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "unconfirmed → confirmed" in changed.stdout
+    refused = livedesk("claims", "set-status", str(pier.id), "true", "--editor", "ana", "--reason", "x", db=db)
+    assert refused.returncode != 0 and "unknown status" in refused.stderr
+
+    history = livedesk("claims", "history", str(pier.id), db=db)
+    assert history.returncode == 0, history.stderr
+    assert "ana" in history.stdout and "Notice seen" in history.stdout
+
+    exported = livedesk("export", "--what", "stories", "--format", "jsonl", db=db)
+    story = json.loads(exported.stdout.splitlines()[0])
+    assert {"text": pier.text, "attributed_to": "the port authority", "cue": "said", "status": "confirmed"} in story[
+        "claims"
+    ]
