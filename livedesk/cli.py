@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -24,8 +25,11 @@ from livedesk import export as exporting
 from livedesk.config import Settings
 from livedesk.models import SourceKind
 from livedesk.pipeline import Ingestor, IngestReport, seconds_until_next_poll, stories
+from livedesk.pipeline import enrich as enriching
+from livedesk.pipeline.enrich import claims as claim_ledger
 from livedesk.pipeline.sources import SourceError, parse_opml, write_opml
 from livedesk.store import Store
+from livedesk.store.claims import ClaimNotFoundError
 from livedesk.store.stories import Story
 from livedesk.store.web import TopicQuery
 
@@ -34,6 +38,8 @@ sources_app = typer.Typer(help="Manage the sources livedesk polls.")
 app.add_typer(sources_app, name="sources")
 stories_app = typer.Typer(help="List, merge and split stories.")
 app.add_typer(stories_app, name="stories")
+claims_app = typer.Typer(help="The claim ledger of a story: list claims, set their status, read their history.")
+app.add_typer(claims_app, name="claims")
 live_app = typer.Typer(help="Topic live pages defined by a saved query.")
 app.add_typer(live_app, name="live")
 
@@ -187,6 +193,21 @@ def _print_report(report: IngestReport) -> None:
 
 
 @app.command()
+def enrich(
+    batch_size: Annotated[int, typer.Option(help="Articles per spaCy batch.")] = enriching.BATCH_SIZE,
+) -> None:
+    """Link the entities (and claims) of every stored article: a backfill for articles stored before enrich ran."""
+    with _store() as store, _progress() as progress:
+        task = progress.add_task("enriching", total=store.count_articles(), current="")
+        entities = 0
+        for result in enriching.enrich_many(store, store.iter_articles(), batch_size=batch_size):
+            entities += result.entities
+            progress.update(task, advance=1, current=f"article {result.article_id}")
+        total = progress.tasks[task].completed
+    console.print(f"enriched {total:.0f} articles: {entities} entity links")
+
+
+@app.command()
 def ingest(
     targets: Annotated[list[str], typer.Argument(help="Feed/page URLs, HTML/feed/WARC/OPML files, dirs.")],
 ) -> None:
@@ -239,7 +260,10 @@ def export_(
             records: Iterator[dict] = (_story_record(store, s) for s in store.list_stories())
             fields = STORY_FIELDS
         else:
-            records = (exporting.article_record(a) for a in store.iter_articles())
+            records = (
+                exporting.article_record(a, entities=store.entities_of([a.id])[a.id], claims=store.article_claims(a.id))
+                for a in store.iter_articles()
+            )
             fields = exporting.ARTICLE_FIELDS
         lines = exporting.to_jsonl(records) if format is ExportFormat.JSONL else exporting.to_csv(records, fields)
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -254,7 +278,6 @@ STORY_FIELDS = ("id", "title", "summary", "first_seen", "last_update", "article_
 
 
 def _story_record(store: Store, story: Story) -> dict:
-    # Claims come with the enrich stage; until then a story carries none.
     return {
         "id": str(story.id),
         "title": story.title,
@@ -262,7 +285,7 @@ def _story_record(store: Store, story: Story) -> dict:
         "first_seen": story.first_seen.isoformat(),
         "last_update": story.last_update.isoformat(),
         "article_ids": [str(i) for i in store.story_article_ids(story.id)],
-        "claims": [],
+        "claims": exporting.claim_records(store.story_claims(story.id)),
     }
 
 
@@ -374,15 +397,37 @@ def demo(
 # -- web -------------------------------------------------------------------------------------------------
 
 
+# Open live streams never end by themselves: on shutdown, give them this long, then close them (browsers
+# reconnect with Last-Event-ID and miss nothing).
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 def _serve(
-    settings: Settings, host: str, port: int, *, poll: bool, before_poll: Callable[[], None] | None = None
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    poll: bool,
+    before_poll: Callable[[], None] | None = None,
+    workers: int = 1,
 ) -> None:
     import uvicorn
 
     from livedesk.web.app import create_app
 
     console.print(f"livedesk at http://{host}:{port}/" + (" (polling sources)" if poll else ""))
-    uvicorn.run(create_app(settings, poll=poll, before_poll=before_poll), host=host, port=port, log_level="warning")
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings, poll=poll, before_poll=before_poll), **options)
+        return
+    # Worker processes build their own app from the environment (no polling: see `serve --workers`).
+    os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url
+    uvicorn.run("livedesk.web.app:create_app", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -396,12 +441,27 @@ def serve(
             help="Poll due sources in this process [default: on for SQLite (embedded), off for PostgreSQL].",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes. More than 1 needs PostgreSQL: SQLite (WAL) would serve reads from several"
+            " processes fine, but its live-update bus lives inside one process, so pages served by the other"
+            " workers would never get new updates. With PostgreSQL, updates reach every worker (LISTEN/NOTIFY);"
+            " --poll is refused then (every worker would poll the same sources).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the live pages, feeds and JSON API."""
     settings = state.settings()
     with _store(settings) as store:  # migrate before the server starts
         embedded = store.dialect == "sqlite"
-    _serve(settings, host, port, poll=embedded if poll_sources is None else poll_sources)
+    poll = embedded if poll_sources is None else poll_sources
+    if workers > 1 and embedded:
+        raise click.UsageError("--workers above 1 needs PostgreSQL: SQLite's live updates stay in one process")
+    if workers > 1 and poll:
+        raise click.UsageError("--workers above 1 cannot --poll: every worker would poll the same sources")
+    _serve(settings, host, port, poll=poll, workers=workers)
 
 
 @live_app.command("create")
@@ -451,3 +511,53 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {err}")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# -- claims ----------------------------------------------------------------------------------------------
+
+
+@claims_app.command("list")
+def claims_list(story: Annotated[int, typer.Argument(help="Story id.")]) -> None:
+    """The story's claims: who claims what, how solid it is, which outlets carry it."""
+    with _store() as store:
+        if store.get_story(story) is None:
+            raise click.ClickException(f"no story {story}")
+        entries = store.story_claims(story)
+    table = Table("id", "claim", "attributed to", "cue", "status", "outlets", "first reported")
+    for e in entries:
+        first = e.first_reported
+        status = f"{e.status} (editor)" if e.editor_set else e.status
+        reported = f"{first.outlet} {first.first_seen:%Y-%m-%d %H:%M}" if first else ""
+        table.add_row(str(e.id), e.text, e.attributed_to, e.cue, status, ", ".join(e.outlets), reported)
+    console.print(table)
+
+
+@claims_app.command("set-status")
+def claims_set_status(
+    claim: Annotated[int, typer.Argument(help="Claim id (see `claims list`).")],
+    status: Annotated[str, typer.Argument(help="confirmed, unconfirmed, denied, alleged or disputed.")],
+    editor: Annotated[str, typer.Option(help="Who decides.")],
+    reason: Annotated[str, typer.Option(help="Why: kept in the claim's history.")],
+) -> None:
+    """Set a claim's status as an editor; the decision is kept with who, when and why."""
+    with _store() as store:
+        try:
+            change = claim_ledger.set_claim_status(store, claim, status, editor=editor, reason=reason)
+        except ClaimNotFoundError as err:
+            raise click.ClickException(f"no claim {err}") from err
+        except ValueError as err:
+            raise click.ClickException(str(err)) from err
+    console.print(f"claim {claim}: {change.previous} → {change.status} (by {change.editor})")
+
+
+@claims_app.command("history")
+def claims_history(claim: Annotated[int, typer.Argument(help="Claim id.")]) -> None:
+    """Editors' decisions on a claim, oldest first."""
+    with _store() as store:
+        if store.get_claim(claim) is None:
+            raise click.ClickException(f"no claim {claim}")
+        changes = store.claim_history(claim)
+    table = Table("at", "editor", "from", "to", "reason")
+    for c in changes:
+        table.add_row(f"{c.at:%Y-%m-%d %H:%M:%S}", c.editor, c.previous, c.status, c.reason)
+    console.print(table)

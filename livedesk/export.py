@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from livedesk.store import StoredArticle
+from livedesk.store.claims import LedgerEntry
+from livedesk.store.entities import EntityRef
 
 ARTICLE_FIELDS = (
     "id",
@@ -37,7 +39,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def article_record(stored: StoredArticle) -> dict[str, Any]:
+def claim_records(entries: Iterable[LedgerEntry]) -> list[dict[str, str]]:
+    """Claims as the data contract has them: {"text", "attributed_to", "cue", "status"}."""
+    return [{"text": e.text, "attributed_to": e.attributed_to, "cue": e.cue, "status": e.status} for e in entries]
+
+
+def article_record(
+    stored: StoredArticle, *, entities: Sequence[EntityRef] = (), claims: Iterable[LedgerEntry] = ()
+) -> dict[str, Any]:
     a = stored.article
     return {
         "id": str(stored.id),
@@ -52,8 +61,8 @@ def article_record(stored: StoredArticle) -> dict[str, Any]:
         "attributed_to": a.attributed_to,
         "syndicated_from": stored.syndicated_from,
         "story_id": str(stored.story_id) if stored.story_id is not None else None,
-        "entities": [],
-        "claims": [],
+        "entities": [{"name": e.name, "type": e.type} for e in entities],
+        "claims": claim_records(claims),
         "views": 0,
     }
 

@@ -1,7 +1,209 @@
-"""Queries of the entity stage: named entities, their aliases, and which articles mention them."""
+"""Queries of the entity stage: named entities, their aliases, and which articles mention them.
+
+`entities` holds one row per (normalised key, type) — global, whatever the story; `entity_aliases` the other
+names folded into it; `article_entities` the mentions. Mentions are read by article (their primary key) for the
+chips of a page, by entity ((entity_id, article_id) index) for entity pages and filters, and by story through
+`ix_articles_story_id` when a new article of the story is resolved.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from livedesk.store.schema import articles, metadata
+
+if TYPE_CHECKING:
+    from livedesk.store.web import Selection
+
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, nullable=False),  # name_key(name): case, diacritics and punctuation folded
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.UniqueConstraint("key", "type"),
+)
+
+entity_aliases = sa.Table(
+    "entity_aliases",
+    metadata,
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+article_entities = sa.Table(
+    "article_entities",
+    metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_article_entities_entity_id", "entity_id", "article_id"),
+)
+
+
+@dataclass(frozen=True)
+class KnownEntity:
+    """An entity already linked to an article of the story being enriched."""
+
+    id: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where an article's mentions of one entity land: its key and canonical name, the other names folded in as
+    (key, name), how often the article names it, and the story's entities it absorbs (their mentions move here)."""
+
+    key: str
+    name: str
+    type: str
+    aliases: tuple[tuple[str, str], ...]
+    count: int
+    absorbs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """An entity as a chip or an export record shows it."""
+
+    id: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: int
+    name: str
+    type: str
+    aliases: tuple[str, ...]
+    article_count: int
+    story_ids: tuple[int, ...]  # stories mentioning it, most mentions first
+
+
+@dataclass(frozen=True)
+class EntityFilter:
+    """Articles mentioning an entity, optionally within another selection (a story, a topic, a search)."""
+
+    entity_id: int
+    within: Selection | None = None
 
 
 class EntityStore:
     """Mixed into Store; uses its _read()/_write() connections."""
+
+    if TYPE_CHECKING:
+        _insert: Any
+
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> sa.Connection: ...
+
+    def story_entities(self, story_id: int, *, excluding_article: int | None = None) -> list[KnownEntity]:
+        """The entities the story's articles mention (but `excluding_article`'s own, which is being redone)."""
+        query = (
+            sa.select(entities.c.id, entities.c.name, entities.c.type)
+            .distinct()
+            .join(article_entities, article_entities.c.entity_id == entities.c.id)
+            .join(articles, articles.c.id == article_entities.c.article_id)
+            .where(articles.c.story_id == story_id)
+        )
+        if excluding_article is not None:
+            query = query.where(articles.c.id != excluding_article)
+        with self._read() as connection:
+            return [KnownEntity(row.id, row.name, row.type) for row in connection.execute(query)]
+
+    def save_entities(self, article_id: int, story_id: int | None, resolved: Sequence[Resolved]) -> None:
+        """Replace the article's mentions (idempotent), creating entities and aliases as needed; entities of the
+        story absorbed by a longer name have their mentions in the story moved to it."""
+        with self._write() as connection:
+            connection.execute(sa.delete(article_entities).where(article_entities.c.article_id == article_id))
+            for entity in resolved:
+                entity_id = self._entity_id(connection, entity)
+                self._add_mentions(connection, [(article_id, entity_id, entity.count)])
+                if entity.aliases:
+                    aliases = dict(entity.aliases)  # one name per key
+                    connection.execute(
+                        self._insert(entity_aliases)
+                        .values([{"entity_id": entity_id, "key": k, "name": a} for k, a in aliases.items()])
+                        .on_conflict_do_nothing()
+                    )
+                if entity.absorbs and story_id is not None:
+                    self._move_mentions(connection, story_id, entity.absorbs, entity_id)
+
+    def _entity_id(self, connection: sa.Connection, entity: Resolved) -> int:
+        key = {"key": entity.key, "type": entity.type}
+        connection.execute(self._insert(entities).values(name=entity.name, **key).on_conflict_do_nothing())
+        return connection.execute(
+            sa.select(entities.c.id).where(entities.c.key == entity.key, entities.c.type == entity.type)
+        ).scalar_one()
+
+    def _add_mentions(self, connection: sa.Connection, rows: Iterable[tuple[int, int, int]]) -> None:
+        values = [{"article_id": a, "entity_id": e, "count": n} for a, e, n in rows]
+        if not values:
+            return
+        insert = self._insert(article_entities).values(values)
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[article_entities.c.article_id, article_entities.c.entity_id],
+                set_={"count": article_entities.c.count + insert.excluded.count},
+            )
+        )
+
+    def _move_mentions(self, connection: sa.Connection, story_id: int, sources: Sequence[int], target: int) -> None:
+        in_story = sa.select(articles.c.id).where(articles.c.story_id == story_id)
+        where = sa.and_(article_entities.c.entity_id.in_(sources), article_entities.c.article_id.in_(in_story))
+        moved = connection.execute(sa.select(article_entities).where(where)).all()
+        connection.execute(sa.delete(article_entities).where(where))
+        self._add_mentions(connection, [(row.article_id, target, row.count) for row in moved])
+
+    def entities_of(self, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
+        """Each article's entities, most mentioned first: one query for any number of articles."""
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        query = (
+            sa.select(article_entities.c.article_id, entities.c.id, entities.c.name, entities.c.type)
+            .join(entities, entities.c.id == article_entities.c.entity_id)
+            .where(article_entities.c.article_id.in_(ids))
+            .order_by(article_entities.c.article_id, article_entities.c.count.desc(), entities.c.name)
+        )
+        found: dict[int, list[EntityRef]] = {i: [] for i in ids}
+        with self._read() as connection:
+            for row in connection.execute(query):
+                found[row.article_id].append(EntityRef(row.id, row.name, row.type))
+        return found
+
+    def get_entity(self, entity_id: int) -> Entity | None:
+        with self._read() as connection:
+            row = connection.execute(sa.select(entities).where(entities.c.id == entity_id)).first()
+            if row is None:
+                return None
+            aliases = connection.execute(
+                sa.select(entity_aliases.c.name)
+                .where(entity_aliases.c.entity_id == entity_id)
+                .order_by(entity_aliases.c.name)
+            ).scalars()
+            mentioned = article_entities.c.entity_id == entity_id
+            per_story = connection.execute(
+                sa.select(articles.c.story_id, sa.func.count().label("n"))
+                .join(article_entities, article_entities.c.article_id == articles.c.id)
+                .where(mentioned, articles.c.story_id.is_not(None))
+                .group_by(articles.c.story_id)
+                .order_by(sa.desc("n"), articles.c.story_id)
+            ).all()
+            count = connection.execute(sa.select(sa.func.count()).where(mentioned)).scalar_one()
+        return Entity(row.id, row.name, row.type, tuple(aliases), count, tuple(r.story_id for r in per_story))
+
+
+def entity_predicate(entity_id: int) -> sa.ColumnElement[bool]:
+    """Articles mentioning the entity, through the (entity_id, article_id) index."""
+    mentioning = sa.select(article_entities.c.article_id).where(article_entities.c.entity_id == entity_id)
+    return articles.c.id.in_(mentioning)

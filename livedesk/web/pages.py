@@ -6,18 +6,20 @@ static/live.js fetches the same URL with `fragment=1` and appends the items.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from sse_starlette import EventSourceResponse
 from starlette.datastructures import URL
+from starlette.responses import StreamingResponse
 
 from livedesk.store import Store
-from livedesk.store.web import SearchFilter
-from livedesk.web.live import HEARTBEAT_SECONDS, events
+from livedesk.store.claims import LedgerEntry
+from livedesk.store.entities import EntityFilter
+from livedesk.store.web import SearchFilter, Selection
+from livedesk.web.live import event_stream
 from livedesk.web.render import UpdateView, is_live, json_ld, update_views
 from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
 
@@ -40,24 +42,44 @@ def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/stories/{story_id}")
-def story_page(request: Request, story_id: int, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
-    return _stream_page(request, story_stream(_store(request), story_id), cursor, fragment)
+def story_page(
+    request: Request, story_id: int, cursor: str | None = None, fragment: bool = False, entity: int | None = None
+) -> HTMLResponse:
+    store = _store(request)
+    stream = mentioning(story_stream(store, story_id), entity)
+    return _stream_page(request, stream, cursor, fragment, claims=store.story_claims(story_id))
 
 
 @router.get("/live/{slug}")
-def topic_page(request: Request, slug: str, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
-    return _stream_page(request, topic_stream(_store(request), slug), cursor, fragment)
+def topic_page(
+    request: Request, slug: str, cursor: str | None = None, fragment: bool = False, entity: int | None = None
+) -> HTMLResponse:
+    return _stream_page(request, mentioning(topic_stream(_store(request), slug), entity), cursor, fragment)
 
 
-def _stream_page(request: Request, stream: StreamInfo, cursor: str | None, fragment: bool) -> HTMLResponse:
+def mentioning(stream: StreamInfo, entity: int | None) -> StreamInfo:
+    """The stream narrowed to articles mentioning `entity` (an `?entity=` filter), or as it is."""
+    return stream if entity is None else replace(stream, selection=with_entity(stream.selection, entity))
+
+
+def with_entity(selection: Selection, entity: int | None) -> Selection:
+    return selection if entity is None else EntityFilter(entity, selection)
+
+
+def _stream_page(
+    request: Request, stream: StreamInfo, cursor: str | None, fragment: bool, *, claims: list[LedgerEntry] | None = None
+) -> HTMLResponse:
     store = _store(request)
     # Read before the page: whatever arrives after this reaches the reader through the events stream.
     last_id = store.last_article_id()
     page = store.page(stream.selection, before=position(cursor))
     updates = update_views(store, page.items)
-    next_url = f"{stream.path}?cursor={page.next.encode()}" if page.next else None
+    # Other query parameters (an entity filter) carry over to the next page.
+    following = request.url.remove_query_params("fragment")
+    next_url = f"{stream.path}?{following.include_query_params(cursor=page.next.encode()).query}" if page.next else None
+    chips = store.entities_of(item.id for item in page.items)
     if fragment:
-        return render(request, "_updates.html", updates=updates, next_url=next_url)
+        return render(request, "_updates.html", updates=updates, next_url=next_url, entity_chips=chips)
     now = datetime.now(UTC)
     return render(
         request,
@@ -73,6 +95,8 @@ def _stream_page(request: Request, stream: StreamInfo, cursor: str | None, fragm
         events_url=f"{stream.path}/events?after={last_id}",
         feeds={"atom": f"{stream.path}/feed.atom", "json": f"{stream.path}/feed.json"},
         jsonld=json_ld(live_blog_posting(stream, updates, request.base_url, now)),
+        entity_chips=chips,
+        claims=claims,
     )
 
 
@@ -106,22 +130,22 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
 
 
 @router.get("/stories/{story_id}/events")
-def story_events(request: Request, story_id: int, after: int | None = None) -> EventSourceResponse:
+def story_events(request: Request, story_id: int, after: int | None = None) -> StreamingResponse:
     return _events(request, story_stream(_store(request), story_id), after)
 
 
 @router.get("/live/{slug}/events")
-def topic_events(request: Request, slug: str, after: int | None = None) -> EventSourceResponse:
+def topic_events(request: Request, slug: str, after: int | None = None) -> StreamingResponse:
     return _events(request, topic_stream(_store(request), slug), after)
 
 
-def _events(request: Request, stream: StreamInfo, after: int | None) -> EventSourceResponse:
+def _events(request: Request, stream: StreamInfo, after: int | None) -> StreamingResponse:
     store = _store(request)
     resume = request.headers.get("last-event-id", "")
     # A reconnect carries the last id the browser saw; a first connect, the newest id when the page was made.
     last_id = int(resume) if resume.isdigit() else after if after is not None else store.last_article_id()
     state = request.app.state
-    return EventSourceResponse(events(store, state.bus, state.live, stream.selection, last_id), ping=HEARTBEAT_SECONDS)
+    return event_stream(store, state.bus, state.live, stream.selection, last_id)
 
 
 @router.get("/articles/{article_id}")
@@ -132,6 +156,25 @@ def article_page(request: Request, article_id: int) -> HTMLResponse:
         raise HTTPException(404, f"No article {article_id}.")
     story = store.get_story(item.story_id) if item.story_id is not None else None
     return render(request, "article.html", u=update_views(store, [item])[0], story=story)
+
+
+@router.get("/entities/{entity_id}")
+def entity_page(request: Request, entity_id: int, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
+    """Who or what an entity is (its other names, its stories) and every update mentioning it."""
+    store = _store(request)
+    entity = store.get_entity(entity_id)
+    if entity is None:
+        raise HTTPException(404, f"No entity {entity_id}.")
+    page = store.page(EntityFilter(entity_id), before=position(cursor))
+    updates = update_views(store, page.items)
+    next_url = f"/entities/{entity_id}?cursor={page.next.encode()}" if page.next else None
+    chips = store.entities_of(item.id for item in page.items)
+    if fragment:
+        return render(request, "_updates.html", updates=updates, next_url=next_url, entity_chips=chips)
+    stories = [s for s in (store.get_story(i) for i in entity.story_ids[:20]) if s is not None]
+    return render(
+        request, "entity.html", entity=entity, stories=stories, updates=updates, next_url=next_url, entity_chips=chips
+    )
 
 
 @dataclass(frozen=True)
@@ -148,10 +191,11 @@ def search_page(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     story: int | None = None,
+    entity: int | None = None,
     cursor: str | None = None,
 ) -> HTMLResponse:
     store = _store(request)
-    wanted = search_filter(q, outlet or None, date_from, date_to, story)
+    wanted = with_entity(search_filter(q, outlet or None, date_from, date_to, story), entity)
     hits: list[Hit] = []
     next_url = None
     if q:
