@@ -39,6 +39,11 @@ class Settings:
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")
     disable_after: int = _setting(10, "Consecutive failures after which a source is disabled.")
+    extract_workers: int = _setting(
+        0,
+        "Processes extracting pages in parallel when an ingest has many (0: one per CPU; 1: in the ingesting "
+        "process). Storing, syndication and stories stay in the ingesting process, in arrival order.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

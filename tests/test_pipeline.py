@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from io import BytesIO
 from pathlib import Path
 
+import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -195,3 +201,66 @@ async def test_on_stored_announces_new_and_changed_articles_only(store: Store, t
     await ingest(changed)
     assert [outcome for _, _, outcome in announced] == ["new", "updated"]
     assert announced[0][:2] == announced[1][:2]
+
+
+def _pages(folder: Path, count: int) -> Path:
+    """`count` different article pages (one template, a different slug and sentence each) in `folder`."""
+    folder.mkdir()
+    template = (SITE / "council-budget.html").read_text()
+    for i in range(count):
+        page = template.replace("council-budget-library-hours", f"council-budget-{i}").replace(
+            "four-hour debate", f"debate number {i}"
+        )
+        (folder / f"page{i:03}.html").write_text(page, encoding="utf-8")
+    return folder
+
+
+async def test_pages_extracted_in_worker_processes_are_stored_in_reading_order(store: Store, tmp_path: Path) -> None:
+    pages = _pages(tmp_path / "pages", 12)
+    seen: list[str] = []
+    async with Ingestor(store, settings(extract_workers=2), on_item=seen.append) as ingestor:
+        report = await ingestor.ingest([str(pages)])
+    assert report.outcomes["new"] == 12 and not report.failures
+    stored = list(store.iter_articles())
+    assert [Path(s.article.url).name for s in stored] == [f"council-budget-{i}" for i in range(12)]
+    assert seen == [s.article.url for s in stored]  # announced in reading order too
+    # The same pages extracted in this process give the same articles.
+    with Store.open(str(tmp_path / "serial.db")) as serial:
+        async with Ingestor(serial, settings(extract_workers=1)) as ingestor:
+            await ingestor.ingest([str(pages)])
+        assert [s.article.text for s in serial.iter_articles()] == [s.article.text for s in stored]
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+def test_killed_ingest_leaves_no_extraction_workers(tmp_path: Path) -> None:
+    pages = _pages(tmp_path / "pages", 150)
+    env = {**os.environ, "LIVEDESK_EXTRACT_WORKERS": "2"}
+    db = tmp_path / "desk.db"
+    proc = subprocess.Popen([sys.executable, "-m", "livedesk", "--db", str(db), "ingest", str(pages)], env=env)
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(workers) < 3 and time.monotonic() < deadline:  # the fork server and its two workers
+        time.sleep(0.05)
+        workers = {p for p in _descendants(proc.pid) if "forkserver" in Path(f"/proc/{p}/cmdline").read_text()}
+    assert len(workers) >= 3
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while (alive := {p for p in workers if Path(f"/proc/{p}").exists()}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive

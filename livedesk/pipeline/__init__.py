@@ -9,15 +9,18 @@ article. One bad target or source never stops the others: every failure becomes 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import multiprocessing
+import os
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from livedesk.config import Settings
 from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
-from livedesk.pipeline import stories, syndication
+from livedesk.pipeline import extract_worker, stories, syndication
 from livedesk.pipeline.extract import ExtractError, article_from_entry, canonicalize_url, extract, url_hash
 from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
 from livedesk.pipeline.sources import (
@@ -33,6 +36,9 @@ from livedesk.store import Store, StoredArticle
 
 # Sitemap indexes may nest; real ones rarely go deeper than two levels.
 MAX_SITEMAP_DEPTH = 3
+# Pages extracted ahead of storage, per extraction worker: enough to keep every worker busy, few enough that a
+# large WARC is never held in memory.
+PAGES_AHEAD_PER_WORKER = 4
 
 
 @dataclass
@@ -75,13 +81,31 @@ class Ingestor:
         self._on_item = on_item or (lambda _origin: None)
         self._on_stored = on_stored
         self._fetcher = Fetcher(settings)
+        self._workers = settings.extract_workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None  # started when a second page is waiting
 
     async def __aenter__(self) -> Ingestor:
         await self._fetcher.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         await self._fetcher.__aexit__(*exc)
+
+    def _extract_in_pool(self, page: Page) -> asyncio.Future[Article]:
+        """Extraction of `page` in a worker process (parsing is CPU-bound: the event loop and the stages that
+        follow keep running meanwhile). Storage stays in this process, in arrival order: SQLite has one writer."""
+        if self._pool is None:
+            # forkserver: workers start from a clean process with extraction imported once, not from a copy of
+            # this one (its threads, its open database connections).
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["livedesk.pipeline.extract_worker"])
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=extract_worker.start, initargs=(os.getpid(),)
+            )
+        return asyncio.get_running_loop().run_in_executor(self._pool, extract, page)
 
     # -- targets given on the command line -------------------------------------------------------------
 
@@ -105,13 +129,30 @@ class Ingestor:
                 return
             await asyncio.gather(*(self._ingest_url(url) for url, _title in feeds))
             return
+        # Pages read but not yet stored, each with its extraction running in the pool once a second page came.
+        ahead: deque[tuple[Page, asyncio.Future[Article] | None]] = deque()
         for item in read_path(path):
             if isinstance(item, LocalFailure):
                 self.report.fail(item.origin, item.reason)
             elif isinstance(item, Feed):
+                await self._store_ahead(ahead, keep=0)
                 await self.ingest_feed(item)
-            else:
+            elif self._workers == 1:
                 await self._store_page(item)
+            else:
+                ahead.append((item, None))
+                if len(ahead) > 1:  # more than one page: worth the pool (a single file pays nothing)
+                    for index, (page, extracting) in enumerate(ahead):
+                        if extracting is None:
+                            ahead[index] = (page, self._extract_in_pool(page))
+                await self._store_ahead(ahead, keep=self._workers * PAGES_AHEAD_PER_WORKER)
+        await self._store_ahead(ahead, keep=0)
+
+    async def _store_ahead(self, ahead: deque[tuple[Page, asyncio.Future[Article] | None]], keep: int) -> None:
+        """Store the oldest pages read until at most `keep` are left, in the order they were read."""
+        while len(ahead) > keep:
+            page, extracting = ahead.popleft()
+            await self._store_page(page, extracting=extracting)
 
     async def _ingest_url(self, url: str) -> None:
         try:
@@ -167,10 +208,12 @@ class Ingestor:
 
     # -- extract → store ---------------------------------------------------------------------------------
 
-    async def _store_page(self, page: Page, fallback: FeedEntry | None = None) -> None:
+    async def _store_page(
+        self, page: Page, fallback: FeedEntry | None = None, extracting: Awaitable[Article] | None = None
+    ) -> None:
         self._on_item(page.url)
         try:
-            article = extract(page)
+            article = extract(page) if extracting is None else await extracting
         except ExtractError as err:
             if fallback is None:
                 self.report.fail(page.url, str(err))

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
-from livedesk.store.stories import Candidate, StoryMember, StoryState
+from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
 
@@ -149,6 +149,22 @@ def centroid(vectors: Iterable[Mapping[str, float]], cap: int) -> dict[str, floa
     return strongest(total, cap)
 
 
+def lookup_terms(query: Mapping[str, float], df: Mapping[str, int], too_common: float, threshold: float) -> set[str]:
+    """The query terms to find candidate stories by: never those in more than `too_common` documents, and not the
+    most frequent others either, as long as the norm of the query over all the terms left out stays below
+    `threshold`. A story holding none of the lookup terms shares only left-out terms with the query, so its score
+    (times a unit centroid, at most that norm) could not reach the threshold: leaving it unfound changes no choice,
+    and the long postings of frequent terms are not read."""
+    left_out = {t for t in query if df.get(t, 0) > too_common}
+    # Squared norms; the margin keeps a rounding error from ever letting the bound reach the threshold.
+    budget = threshold * threshold * (1 - 1e-9) - sum(query[t] ** 2 for t in left_out)
+    for term in sorted(query.keys() - left_out, key=lambda t: (-df.get(t, 0), t)):
+        if query[term] ** 2 < budget:
+            budget -= query[term] ** 2
+            left_out.add(term)
+    return query.keys() - left_out
+
+
 def freshness(gap: timedelta, settings: StorySettings) -> float:
     """Score multiplier for a story last updated `gap` before the article: 1 → decay_at_gap at the cold gap."""
     fraction = min(max(gap / settings.cold_gap, 0.0), 1.0)
@@ -189,23 +205,26 @@ def summarize(text: str, max_chars: int) -> str:
 def assign(store: Store, stored: StoredArticle, *, settings: StorySettings | None = None) -> int:
     """The story of `stored`, assigning it first if it has none. Call in arrival order, after syndication."""
     settings = settings or DEFAULT
-    current = store.article_story(stored.id)
-    if current is not None:
-        return current
+    if stored.story_id is not None:
+        return stored.story_id
     member = _member(stored)
-    if stored.syndicated_from is not None:
-        story_id = _story_of_original(store, stored.syndicated_from, settings)
-        if story_id is not None:
-            return _add(store, member, story_id, {}, settings)
-    raw = features(member.title, member.text, settings)
-    document_count, df = store.document_frequencies(raw)
-    vector = vectorize(raw, document_count, df)
-    query = strongest(vector, settings.query_terms)
-    too_common = max(settings.lookup_max_df * document_count, settings.lookup_min_df)
-    common = {t for t in query if df.get(t, 0) > too_common}
-    candidates = store.story_candidates(query.keys() - common, member.at - settings.cold_gap, also=common)
-    chosen = choose(vector, member.at, candidates, settings)
-    return _add(store, member, None if chosen is None else chosen.story.id, vector, settings)
+    # A copy follows its original, which is placed first if it has not been (in its own transaction).
+    followed = None if stored.syndicated_from is None else _story_of_original(store, stored.syndicated_from, settings)
+    with store.story_session() as session:
+        current = session.article_story(stored.id)
+        if current is not None:  # assigned meanwhile (a repeated or concurrent call): that assignment stands
+            return current
+        if followed is not None:
+            return _add(session, member, followed, {}, settings)
+        raw = features(member.title, member.text, settings)
+        document_count, df = session.document_frequencies(raw)
+        vector = vectorize(raw, document_count, df)
+        query = strongest(vector, settings.query_terms)
+        too_common = max(settings.lookup_max_df * document_count, settings.lookup_min_df)
+        lookup = lookup_terms(query, df, too_common, settings.threshold)
+        candidates = session.candidates(lookup, member.at - settings.cold_gap, also=query.keys() - lookup)
+        chosen = choose(vector, member.at, candidates, settings)
+        return _add(session, member, None if chosen is None else chosen.story.id, vector, settings)
 
 
 def merge(store: Store, keep: int, absorb: int, *, settings: StorySettings | None = None) -> None:
@@ -253,7 +272,9 @@ def _story_of_original(store: Store, url: str, settings: StorySettings) -> int |
     return original.story_id if original.story_id is not None else assign(store, original, settings=settings)
 
 
-def _vectors(store: Store, members: list[StoryMember], settings: StorySettings) -> list[dict[str, float]]:
+def _vectors(
+    store: Store | StorySession, members: list[StoryMember], settings: StorySettings
+) -> list[dict[str, float]]:
     """TF-IDF vectors of the members, with one look-up of document frequencies for all of them."""
     raws = [features(m.title, m.text, settings) for m in members]
     document_count, df = store.document_frequencies(term for raw in raws for term in raw)
@@ -269,11 +290,11 @@ def _headline(
 
 
 def _add(
-    store: Store, member: StoryMember, story_id: int | None, vector: dict[str, float], settings: StorySettings
+    session: StorySession, member: StoryMember, story_id: int | None, vector: dict[str, float], settings: StorySettings
 ) -> int:
     """Put `member` (with its vector; empty for a copy) into a story, a new one if `story_id` is None."""
-    story = None if story_id is None else store.get_story(story_id)
-    if story is None:
+    found = None if story_id is None else session.story(story_id)
+    if found is None:
         center = strongest(vector, settings.centroid_terms)
         state = StoryState(
             None,
@@ -285,32 +306,28 @@ def _add(
             center,
             norm(center),
         )
-    else:
-        existing = store.story_centroid(story.id)
-        center = centroid([existing, vector], settings.centroid_terms) if vector else existing
-        title, summary, title_id = story.title, story.summary, story.title_article_id
-        if vector:
-            # Only the current headline article and the newcomer compete: a constant cost per article.
-            current = store.story_member(title_id) if title_id is not None else None
-            rivals = [current, member] if current is not None else [member]
-            title, summary, title_id = _headline(
-                rivals, [*_vectors(store, rivals[:-1], settings), vector], center, settings
-            )
-        state = StoryState(
-            story.id,
-            title,
-            summary,
-            min(story.first_seen, member.at),
-            max(story.last_update, member.at),
-            title_id,
-            center,
-            norm(center),
+        return session.add(member, state, new_terms=vector.keys())
+    story, existing = found
+    center = centroid([existing, vector], settings.centroid_terms) if vector else existing
+    title, summary, title_id = story.title, story.summary, story.title_article_id
+    if vector:
+        # Only the current headline article and the newcomer compete: a constant cost per article.
+        current = session.member(title_id) if title_id is not None else None
+        rivals = [current, member] if current is not None else [member]
+        title, summary, title_id = _headline(
+            rivals, [*_vectors(session, rivals[:-1], settings), vector], center, settings
         )
-    added = store.add_to_story(member.id, state, vector.keys())
-    if added is None:  # assigned meanwhile (a repeated or concurrent call): that assignment stands
-        added = store.article_story(member.id)
-        assert added is not None
-    return added
+    state = StoryState(
+        story.id,
+        title,
+        summary,
+        min(story.first_seen, member.at),
+        max(story.last_update, member.at),
+        title_id,
+        center,
+        norm(center),
+    )
+    return session.add(member, state, previous=story, previous_centroid=existing, new_terms=vector.keys())
 
 
 def _rebuild(store: Store, story_id: int | None, members: list[StoryMember], settings: StorySettings) -> StoryState:

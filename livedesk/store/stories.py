@@ -8,8 +8,8 @@ does not grow with the number of stored articles or cold stories.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,6 +107,109 @@ class StoryState:
     norm: float
 
 
+class StorySession:
+    """The reads and writes of one assignment, inside one write transaction: the decision is taken on the data
+    as it is when written, and the whole assignment costs one connection and one commit."""
+
+    def __init__(self, connection: sa.Connection, insert: Any) -> None:
+        self._connection = connection
+        self._insert = insert  # the dialect's INSERT, which has ON CONFLICT
+
+    def article_story(self, article_id: int) -> int | None:
+        """The article's story; its row stays locked until the end (PostgreSQL), so one assignment wins."""
+        query = sa.select(articles.c.story_id).where(articles.c.id == article_id).with_for_update()
+        return self._connection.execute(query).scalar_one()
+
+    def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        return _document_frequencies(self._connection, terms)
+
+    def candidates(self, lookup: Iterable[str], since: datetime, *, also: Iterable[str] = ()) -> list[Candidate]:
+        """Stories updated at or after `since` holding any of the `lookup` terms, with their weights for those
+        terms and for the `also` terms (not looked up, but part of the score)."""
+        postings = sa.select(story_terms.c.story_id, story_terms.c.term, story_terms.c.weight)
+        weights: dict[int, dict[str, float]] = {}
+        found = postings.where(story_terms.c.term.in_(list(lookup)), story_terms.c.last_update >= since)
+        for story_id, term, weight in self._connection.execute(found):
+            weights.setdefault(story_id, {})[term] = weight
+        if not weights:
+            return []
+        more = list(also)
+        if more:
+            # Through the (term, story_id) primary key: a few rows per candidate, however common the term.
+            extra = postings.where(story_terms.c.term.in_(more), story_terms.c.story_id.in_(list(weights)))
+            for story_id, term, weight in self._connection.execute(extra):
+                weights[story_id][term] = weight
+        rows = self._connection.execute(sa.select(stories).where(stories.c.id.in_(list(weights)))).all()
+        return [Candidate(story=_story(row), norm=row.norm, weights=weights[row.id]) for row in rows]
+
+    def story(self, story_id: int) -> tuple[Story, dict[str, float]] | None:
+        """A story and its centroid, the story's row locked until the end (PostgreSQL): two assignments to one
+        story take turns, and neither overwrites the other's centroid."""
+        row = self._connection.execute(sa.select(stories).where(stories.c.id == story_id).with_for_update()).first()
+        if row is None:
+            return None
+        query = sa.select(story_terms.c.term, story_terms.c.weight).where(story_terms.c.story_id == story_id)
+        return _story(row), {term: weight for term, weight in self._connection.execute(query)}
+
+    def member(self, article_id: int) -> StoryMember | None:
+        row = self._connection.execute(_members().where(articles.c.id == article_id)).first()
+        return None if row is None else _member(row)
+
+    def add(
+        self,
+        member: StoryMember,
+        state: StoryState,
+        *,
+        previous: Story | None = None,
+        previous_centroid: Mapping[str, float] | None = None,
+        new_terms: Iterable[str] = (),
+    ) -> int:
+        """Put `member` into the story `state` describes: a new one if its id is None, else `previous`, whose
+        centroid was `previous_centroid`; and count `new_terms` in the document frequencies.
+
+        Only what changed is written, and the counts are updated rather than recounted: the cost does not grow
+        with the story's size."""
+        connection = self._connection
+        if previous is None:
+            story_id = _insert_story(connection, state)
+            _insert_terms(connection, story_id, state.centroid, state.last_update)
+            article_count, outlet_count = 1, 1
+        else:
+            story_id = previous.id
+            # Before the article joins: does the story already have an article from its site?
+            same_site = sa.select(articles.c.id).where(articles.c.story_id == story_id, articles.c.site == member.site)
+            known_site = connection.execute(same_site.limit(1)).first() is not None
+            article_count = previous.article_count + 1
+            outlet_count = previous.outlet_count + (not known_site)
+            _update_story(connection, story_id, state, article_count=article_count, outlet_count=outlet_count)
+            self._update_terms(story_id, previous_centroid or {}, previous.last_update, state)
+        connection.execute(sa.update(articles).where(articles.c.id == member.id).values(story_id=story_id))
+        _count_terms(connection, self._insert, new_terms)
+        return story_id
+
+    def _update_terms(
+        self, story_id: int, before: Mapping[str, float], last_update: datetime, state: StoryState
+    ) -> None:
+        """Rewrite only the postings that changed: dropped terms, new terms, changed weights, and the time."""
+        after = state.centroid
+        dropped = [term for term in before if term not in after]
+        if dropped:
+            self._connection.execute(
+                sa.delete(story_terms).where(story_terms.c.story_id == story_id, story_terms.c.term.in_(dropped))
+            )
+        # A new last update is repeated in every posting (the candidate lookup filters on it); otherwise only
+        # the new and re-weighted terms are written.
+        moved = state.last_update != last_update
+        rows = {term: weight for term, weight in after.items() if moved or before.get(term) != weight}
+        if rows:
+            upsert = self._insert(story_terms)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=[story_terms.c.term, story_terms.c.story_id],
+                set_={"weight": upsert.excluded.weight, "last_update": upsert.excluded.last_update},
+            )
+            self._connection.execute(upsert, _term_rows(story_id, rows, state.last_update))
+
+
 class StoryStore:
     """Mixed into Store; uses its _read()/_write() connections."""
 
@@ -114,6 +217,12 @@ class StoryStore:
 
     def _read(self) -> sa.Connection: ...
     def _write(self) -> AbstractContextManager[sa.Connection]: ...
+
+    @contextmanager
+    def story_session(self) -> Iterator[StorySession]:
+        """One write transaction for one assignment."""
+        with self._write() as connection:
+            yield StorySession(connection, self._insert)
 
     # reads
 
@@ -124,46 +233,13 @@ class StoryStore:
 
     def document_frequencies(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
         """(number of documents counted, df of each given term that occurs)."""
-        wanted = [*set(terms), DOCUMENT_COUNT]
         with self._read() as connection:
-            rows = connection.execute(sa.select(term_stats).where(term_stats.c.term.in_(wanted))).all()
-        df = {row.term: row.df for row in rows}
-        return df.pop(DOCUMENT_COUNT, 0), df
-
-    def story_candidates(self, lookup: Iterable[str], since: datetime, *, also: Iterable[str] = ()) -> list[Candidate]:
-        """Stories updated at or after `since` holding any of the `lookup` terms, with their weights for those
-        terms and for the `also` terms (too common to find stories by, but part of the score)."""
-        postings = sa.select(story_terms.c.story_id, story_terms.c.term, story_terms.c.weight)
-        with self._read() as connection:
-            weights: dict[int, dict[str, float]] = {}
-            found = postings.where(story_terms.c.term.in_(list(lookup)), story_terms.c.last_update >= since)
-            for row in connection.execute(found):
-                weights.setdefault(row.story_id, {})[row.term] = row.weight
-            if not weights:
-                return []
-            common = list(also)
-            if common:
-                # Through the (term, story_id) primary key: a few rows per candidate, however common the term.
-                more = postings.where(story_terms.c.term.in_(common), story_terms.c.story_id.in_(list(weights)))
-                for row in connection.execute(more):
-                    weights[row.story_id][row.term] = row.weight
-            rows = connection.execute(sa.select(stories).where(stories.c.id.in_(list(weights)))).all()
-        return [Candidate(story=_story(row), norm=row.norm, weights=weights[row.id]) for row in rows]
-
-    def story_centroid(self, story_id: int) -> dict[str, float]:
-        query = sa.select(story_terms.c.term, story_terms.c.weight).where(story_terms.c.story_id == story_id)
-        with self._read() as connection:
-            return {row.term: row.weight for row in connection.execute(query)}
+            return _document_frequencies(connection, terms)
 
     def get_story(self, story_id: int) -> Story | None:
         with self._read() as connection:
             row = connection.execute(sa.select(stories).where(stories.c.id == story_id)).first()
         return None if row is None else _story(row)
-
-    def story_member(self, article_id: int) -> StoryMember | None:
-        with self._read() as connection:
-            row = connection.execute(_members().where(articles.c.id == article_id)).first()
-        return None if row is None else _member(row)
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         """The story's articles, oldest first."""
@@ -184,29 +260,22 @@ class StoryStore:
 
     # writes
 
-    def add_to_story(self, article_id: int, state: StoryState, new_terms: Iterable[str] = ()) -> int | None:
-        """Put an unassigned article into the story `state` describes (creating it if its id is None) and count
-        `new_terms` in the document frequencies, in one transaction. None, with nothing written, if the article
-        already belongs to a story (a repeated call)."""
-        with self._write() as connection:
-            current = connection.execute(
-                sa.select(articles.c.story_id).where(articles.c.id == article_id).with_for_update()
-            ).scalar_one()
-            if current is not None:
-                return None
-            story_id = self._save_story(connection, state)
-            connection.execute(sa.update(articles).where(articles.c.id == article_id).values(story_id=story_id))
-            self._count_terms(connection, new_terms)
-            self._refresh_counts(connection, story_id)
-            return story_id
-
     def rewrite_stories(
         self, states: list[StoryState], moves: Mapping[int, list[int]], *, delete: Iterable[int] = ()
     ) -> list[int]:
         """Editors' decisions, in one transaction: save each story in `states`, move the articles of `moves`
         (index into `states` → article ids) there, delete the stories in `delete`. Returns the saved ids."""
         with self._write() as connection:
-            ids = [self._save_story(connection, state) for state in states]
+            ids = []
+            for state in states:
+                if state.id is None:
+                    story_id = _insert_story(connection, state)
+                else:
+                    story_id = state.id
+                    _update_story(connection, story_id, state)
+                    connection.execute(sa.delete(story_terms).where(story_terms.c.story_id == story_id))
+                _insert_terms(connection, story_id, state.centroid, state.last_update)
+                ids.append(story_id)
             for index, article_ids in moves.items():
                 connection.execute(
                     sa.update(articles).where(articles.c.id.in_(article_ids)).values(story_id=ids[index])
@@ -216,55 +285,66 @@ class StoryStore:
                 connection.execute(sa.delete(story_terms).where(story_terms.c.story_id.in_(gone)))
                 connection.execute(sa.delete(stories).where(stories.c.id.in_(gone)))
             for story_id in ids:
-                self._refresh_counts(connection, story_id)
+                # Counted from the stories' own articles (through ix_articles_story_id): exact after any move.
+                counts = sa.select(sa.func.count(), sa.func.count(sa.distinct(articles.c.site))).where(
+                    articles.c.story_id == story_id
+                )
+                article_count, outlet_count = connection.execute(counts).one()
+                connection.execute(
+                    sa.update(stories)
+                    .where(stories.c.id == story_id)
+                    .values(article_count=article_count, outlet_count=outlet_count)
+                )
             return ids
 
-    def _save_story(self, connection: sa.Connection, state: StoryState) -> int:
-        values = {
-            "title": state.title,
-            "summary": state.summary,
-            "first_seen": state.first_seen,
-            "last_update": state.last_update,
-            "title_article_id": state.title_article_id,
-            "norm": state.norm,
-        }
-        if state.id is None:
-            insert = sa.insert(stories).values(**values, article_count=0, outlet_count=0).returning(stories.c.id)
-            story_id: int = connection.execute(insert).scalar_one()
-        else:
-            story_id = state.id
-            connection.execute(sa.update(stories).where(stories.c.id == story_id).values(**values))
-            connection.execute(sa.delete(story_terms).where(story_terms.c.story_id == story_id))
-        if state.centroid:
-            connection.execute(
-                sa.insert(story_terms),
-                [
-                    {"term": term, "story_id": story_id, "weight": weight, "last_update": state.last_update}
-                    for term, weight in state.centroid.items()
-                ],
-            )
-        return story_id
 
-    def _count_terms(self, connection: sa.Connection, terms: Iterable[str]) -> None:
-        rows = [{"term": term, "df": 1} for term in sorted({*terms, DOCUMENT_COUNT})]
-        # Sorted, so concurrent writers on PostgreSQL take the row locks in the same order and never deadlock.
-        insert = self._insert(term_stats)
-        connection.execute(
-            insert.on_conflict_do_update(index_elements=[term_stats.c.term], set_={"df": term_stats.c.df + 1}),
-            rows,
-        )
+def _document_frequencies(connection: sa.Connection, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+    wanted = [*set(terms), DOCUMENT_COUNT]
+    query = sa.select(term_stats.c.term, term_stats.c.df).where(term_stats.c.term.in_(wanted))
+    df: dict[str, int] = {term: n for term, n in connection.execute(query)}
+    return df.pop(DOCUMENT_COUNT, 0), df
 
-    def _refresh_counts(self, connection: sa.Connection, story_id: int) -> None:
-        # Counted from the story's own articles (through ix_articles_story_id), so merges and splits stay exact.
-        counts = sa.select(sa.func.count(), sa.func.count(sa.distinct(articles.c.site))).where(
-            articles.c.story_id == story_id
-        )
-        article_count, outlet_count = connection.execute(counts).one()
-        connection.execute(
-            sa.update(stories)
-            .where(stories.c.id == story_id)
-            .values(article_count=article_count, outlet_count=outlet_count)
-        )
+
+def _story_values(state: StoryState) -> dict[str, Any]:
+    return {
+        "title": state.title,
+        "summary": state.summary,
+        "first_seen": state.first_seen,
+        "last_update": state.last_update,
+        "title_article_id": state.title_article_id,
+        "norm": state.norm,
+    }
+
+
+def _insert_story(connection: sa.Connection, state: StoryState) -> int:
+    insert = sa.insert(stories).values(**_story_values(state), article_count=1, outlet_count=1)
+    return connection.execute(insert.returning(stories.c.id)).scalar_one()
+
+
+def _update_story(connection: sa.Connection, story_id: int, state: StoryState, **counts: int) -> None:
+    connection.execute(sa.update(stories).where(stories.c.id == story_id).values(**_story_values(state), **counts))
+
+
+def _term_rows(story_id: int, weights: Mapping[str, float], last_update: datetime) -> list[dict[str, Any]]:
+    # Sorted, so concurrent writers on PostgreSQL take the row locks in the same order and never deadlock.
+    return [
+        {"term": term, "story_id": story_id, "weight": weights[term], "last_update": last_update}
+        for term in sorted(weights)
+    ]
+
+
+def _insert_terms(connection: sa.Connection, story_id: int, weights: Mapping[str, float], at: datetime) -> None:
+    if weights:
+        connection.execute(sa.insert(story_terms), _term_rows(story_id, weights, at))
+
+
+def _count_terms(connection: sa.Connection, insert: Any, terms: Iterable[str]) -> None:
+    rows = [{"term": term, "df": 1} for term in sorted({*terms, DOCUMENT_COUNT})]
+    # Sorted, so concurrent writers on PostgreSQL take the row locks in the same order and never deadlock.
+    upsert = insert(term_stats).on_conflict_do_update(
+        index_elements=[term_stats.c.term], set_={"df": term_stats.c.df + 1}
+    )
+    connection.execute(upsert, rows)
 
 
 def _members() -> sa.Select[Any]:
