@@ -41,8 +41,15 @@ def test_ingest_prints_a_summary_and_export_follows_the_contract(tmp_path: Path)
     for record in records:
         assert tuple(record) == ARTICLE_FIELDS
         assert record["text"] and "\n\n" in record["text"]
-        assert record["entities"] == [] and record["claims"] == [] and record["views"] == 0
+        assert all(set(entity) == {"name", "type"} for entity in record["entities"])
+        assert all(set(claim) == {"text", "attributed_to", "cue", "status"} for claim in record["claims"])
+        assert record["views"] == 0
         assert record["syndicated_from"] is None
+
+    by_title = {record["title"]: record for record in records}
+    bridge = by_title["Old Mill Bridge reopens after six months of repairs"]
+    assert {"name": "Marta Lindqvist", "type": "PERSON"} in bridge["entities"]
+    assert any(claim["attributed_to"] == "Marta Lindqvist" and claim["cue"] == "said" for claim in bridge["claims"])
 
     csv_out = livedesk("export", "--format", "csv", db=db)
     assert csv_out.stdout.splitlines()[0] == ",".join(ARTICLE_FIELDS)

@@ -1,6 +1,6 @@
 """The ingest chain, reading like the diagram in DESIGN.md:
 
-    sources ──> fetch ──> extract ──> store ──> syndication ──> stories ──> (announce)
+    sources ──> fetch ──> extract ──> store ──> syndication ──> stories ──> enrich ──> (announce)
 
 `Ingestor` takes targets (URLs, files, directories, WARCs, OPML) or due sources, and reports what happened to each
 article. One bad target or source never stops the others: every failure becomes a line in the report.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from livedesk.config import Settings
 from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
-from livedesk.pipeline import extract_worker, stories, syndication
+from livedesk.pipeline import enrich, extract_worker, stories, syndication
 from livedesk.pipeline.extract import ExtractError, article_from_entry, canonicalize_url, extract, url_hash
 from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
 from livedesk.pipeline.sources import (
@@ -242,6 +242,7 @@ class Ingestor:
         stored = self.store.get_article(article.url_hash) or stored  # now with syndicated_from
         stories.assign(self.store, stored)
         stored = self.store.get_article(article.url_hash) or stored  # now with story_id
+        enrich.enrich(self.store, stored)
         if self._on_stored is not None:
             await self._on_stored(stored, outcome)
 
