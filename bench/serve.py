@@ -2,17 +2,20 @@
 
 A SQLite database with N synthetic articles (default 1,000,000; ~20k stories, a few with tens of thousands of
 updates, a year of timestamps) is built once by bulk INSERTs and cached in the temp dir, keyed by N and the
-schema revision. The real app then runs under uvicorn (one worker) in a subprocess on 127.0.0.1, and so does a
-bare Starlette "hello" endpoint as the baseline, measured in the same run with the same client.
+schema revision. The real app then runs under uvicorn in subprocesses on 127.0.0.1 (1 or 2 workers sharing one
+listening socket, as `uvicorn --workers` does), and so does a bare Starlette "hello" endpoint as the baseline,
+measured in the same run with the same client. uvicorn picks httptools and uvloop when installed (printed).
 
-- HTTP: `--requests` requests per endpoint at `--concurrency` (httpx): requests/s, p50, p99.
-- SSE: N connections to one story's events stream; once the server's bus counts N subscribers, the server
-  inserts one article into that story and publishes it on the app's own bus (the publisher runs inside the
-  server process: the SQLite bus is in-process). Reported: time from publish until every client has the item.
+- HTTP: `--requests` requests per endpoint at each `--concurrency` (httpx): requests/s, p50, p99.
+  "Moderate load" is a fixed number of requests in flight: 4 and 16 (the defaults), each reported.
+- SSE (one worker: the SQLite bus is in-process): N connections to one story's events stream; once the
+  server's bus counts N subscribers, the server inserts one article into that story and publishes it on the
+  app's own bus. Reported: time from publish until every client has the item.
 
+The client shares the machine with the server: the load average is printed with the results.
 DESIGN.md's bars: API p99 < 50 ms at moderate load; 5,000 SSE clients all receive an item within 1 s.
 
-    python bench/serve.py [--articles N] [--requests R] [--concurrency C] [--sse 1000 5000]
+    python bench/serve.py [--articles N] [--requests R] [--concurrency 4 16] [--workers 1 2] [--sse 1000 5000]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import hashlib
 import itertools
 import math
+import os
 import random
 import resource
 import socket
@@ -219,11 +223,12 @@ async def _serve(kind: str, database: Path, fd: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     app = create_app(Settings(database_url=f"sqlite:///{database}")) if kind == "livedesk" else hello_app()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", backlog=4096))  # type: ignore[arg-type]
+    config = uvicorn.Config(app, log_level="warning", backlog=4096)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[socket.socket(fileno=fd)]))
     while not server.started:
         await asyncio.sleep(0.01)
-    print("ready", flush=True)
+    print(f"ready {config.http_protocol_class.__name__} {type(asyncio.get_running_loop()).__module__}", flush=True)
     if kind != "livedesk":
         await serving
         return
@@ -261,31 +266,40 @@ def _insert_one(database: Path, story_id: int) -> int:
 
 @dataclass
 class Server:
-    process: subprocess.Popen[str]
+    processes: list[subprocess.Popen[str]]  # the workers; the first one takes `publish` commands
     base_url: str
+    runtime: str  # uvicorn's HTTP protocol class and event loop
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.processes[0]
 
     def stop(self) -> None:
-        if self.process.stdin:
-            self.process.stdin.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        for process in self.processes:
+            if process.stdin:
+                process.stdin.close()
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
 
 
-def start_server(kind: str, database: Path) -> Server:
+def start_server(kind: str, database: Path, workers: int = 1) -> Server:
+    """`workers` processes accepting on one listening socket, as `uvicorn --workers` runs them."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(4096)
     command = [sys.executable, __file__, "--role", kind, "--database", str(database), "--fd", str(sock.fileno())]
-    process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, pass_fds=[sock.fileno()]
-    )
+    processes = [
+        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, pass_fds=[sock.fileno()])
+        for _ in range(workers)
+    ]
     port = sock.getsockname()[1]
     sock.close()
-    assert process.stdout is not None
-    if process.stdout.readline().strip() != "ready":
+    answers = [process.stdout.readline().split() for process in processes if process.stdout is not None]
+    if any(not answer or answer[0] != "ready" for answer in answers):
         raise RuntimeError(f"the {kind} server did not start")
-    return Server(process, f"http://127.0.0.1:{port}")
+    return Server(processes, f"http://127.0.0.1:{port}", " + ".join(answers[0][1:]))
 
 
 # -- HTTP load ----------------------------------------------------------------------------------------------
@@ -435,32 +449,46 @@ async def run(args: argparse.Namespace) -> None:
     database = cached_database(args.articles)
     [(big, big_size)] = story_sizes(database).items()
     cursor = deep_cursor(database, big)
-    console.print(f"{args.articles:,} articles; story {big} has {big_size:,} updates")
+    console.print(f"{args.articles:,} articles; story {big} has {big_size:,} updates; load average {_load()}")
 
-    results: list[Stats] = []
-    hello = start_server("hello", database)
-    try:
-        results.append(await load("Starlette hello (baseline)", hello.base_url, "/", args.requests, args.concurrency))
-    finally:
-        hello.stop()
+    endpoints = (
+        ("API updates, first page", f"/api/stories/{big}/updates"),
+        ("API updates, deep cursor", f"/api/stories/{big}/updates?cursor={cursor}"),
+        ("story page (HTML)", f"/stories/{big}"),
+    )
+    results: dict[tuple[int, int], list[Stats]] = {}
+    runtime = ""
+    for workers in args.workers:
+        hello = start_server("hello", database, workers)
+        try:
+            for concurrency in args.concurrency:
+                stats = await load("Starlette hello (baseline)", hello.base_url, "/", args.requests, concurrency)
+                results[workers, concurrency] = [stats]
+        finally:
+            hello.stop()
+        app = start_server("livedesk", database, workers)
+        runtime = app.runtime
+        try:
+            for concurrency in args.concurrency:
+                for name, path in endpoints:
+                    stats = await load(name, app.base_url, path, args.requests, concurrency)
+                    results[workers, concurrency].append(stats)
+        finally:
+            app.stop()
     app = start_server("livedesk", database)
     try:
-        for name, path in (
-            ("API updates, first page", f"/api/stories/{big}/updates"),
-            ("API updates, deep cursor", f"/api/stories/{big}/updates?cursor={cursor}"),
-            ("story page (HTML)", f"/stories/{big}"),
-        ):
-            results.append(await load(name, app.base_url, path, args.requests, args.concurrency))
         fanouts = [await fan_out(app, big, clients) for clients in args.sse]
     finally:
         app.stop()
 
-    table = Table("endpoint", "requests/s", "p50 ms", "p99 ms", title=f"HTTP, concurrency {args.concurrency}")
-    for stats in results:
-        table.add_row(
-            stats.name, f"{stats.rate:,.0f}", f"{stats.percentile(50) * 1000:.1f}", f"{stats.percentile(99) * 1000:.1f}"
-        )
-    console.print(table)
+    console.print(f"uvicorn: {runtime}; load average during the run: {_load()}")
+    for (workers, concurrency), stats_list in results.items():
+        title = f"HTTP, {workers} worker{'s' if workers > 1 else ''}, concurrency {concurrency}"
+        table = Table("endpoint", "requests/s", "p50 ms", "p99 ms", title=title)
+        for stats in stats_list:
+            p50, p99 = stats.percentile(50) * 1000, stats.percentile(99) * 1000
+            table.add_row(stats.name, f"{stats.rate:,.0f}", f"{p50:.1f}", f"{p99:.1f}")
+        console.print(table)
     table = Table("SSE clients", "connect all s", "p50 ms", "max ms", title="one new item → every open stream")
     for fanout in fanouts:
         table.add_row(
@@ -470,8 +498,12 @@ async def run(args: argparse.Namespace) -> None:
             f"{max(fanout.delays) * 1000:.0f}",
         )
     console.print(table)
-    api_p99 = max(s.percentile(99) for s in results if s.name.startswith("API"))
-    console.print(f"bar: API p99 < 50 ms → {api_p99 * 1000:.1f} ms {'PASS' if api_p99 < 0.05 else 'FAIL'}")
+    for (workers, concurrency), stats_list in results.items():
+        api_p99 = max(s.percentile(99) for s in stats_list if s.name.startswith("API"))
+        verdict = "PASS" if api_p99 < 0.05 else "FAIL"
+        console.print(
+            f"bar: API p99 < 50 ms, {workers} worker(s), concurrency {concurrency} → {api_p99 * 1000:.1f} ms {verdict}"
+        )
     for fanout in fanouts:
         if fanout.clients >= 5000:
             worst = max(fanout.delays)
@@ -479,11 +511,16 @@ async def run(args: argparse.Namespace) -> None:
             console.print(f"bar: {fanout.clients:,} SSE clients within 1 s → {worst * 1000:.0f} ms {verdict}")
 
 
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=1_000_000, help="synthetic articles in the database")
     parser.add_argument("--requests", type=int, default=2000, help="requests per HTTP endpoint")
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at once")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 16], help="requests in flight at once")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server processes (HTTP runs)")
     parser.add_argument("--sse", type=int, nargs="*", default=[1000, 5000], help="SSE client counts")
     # The server side of the run (this script in a subprocess).
     parser.add_argument("--role", choices=["bench", "livedesk", "hello"], default="bench", help=argparse.SUPPRESS)
@@ -493,7 +530,12 @@ def main() -> None:
     if args.role == "bench":
         asyncio.run(run(args))
     else:
-        asyncio.run(_serve(args.role, args.database, args.fd))
+        import uvicorn
+
+        # The event loop `uvicorn.run` would pick (uvloop when installed), as `livedesk serve` gets it.
+        loop_factory = uvicorn.Config(hello_app).get_loop_factory()  # type: ignore[arg-type]
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(_serve(args.role, args.database, args.fd))
 
 
 if __name__ == "__main__":

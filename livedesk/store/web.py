@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from livedesk.store.entities import EntityFilter, entity_predicate
 from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS, SyndicationMember
 
@@ -128,7 +129,7 @@ class StoryStream:
     story_id: int
 
 
-Selection = StoryStream | TopicQuery | SearchFilter
+Selection = StoryStream | TopicQuery | SearchFilter | EntityFilter
 
 
 @dataclass(frozen=True)
@@ -246,14 +247,21 @@ class WebStore:
                 )
             }
             wanted = set(roots.values())
-            members = connection.execute(
-                sa.select(*_MEMBER_COLUMNS)
-                .where(articles.c.id.in_(wanted) | articles.c.original_id.in_(wanted))
-                .order_by(articles.c.first_seen_at, articles.c.id)
-            ).all()
+            # Two index lookups, not `id IN … OR original_id IN … ORDER BY first_seen_at`: after an ANALYZE,
+            # SQLite judges original_id (NULL for nearly every article) useless and scans the whole table in
+            # first_seen_at order instead. Saying that the condition is rare keeps the index lookup.
+            is_copy: sa.ColumnElement[bool] = articles.c.original_id.in_(wanted)
+            if self.dialect == "sqlite":
+                is_copy = sa.func.likelihood(is_copy, sa.literal_column("0.000001"))
+            copies = sa.select(*_MEMBER_COLUMNS).where(is_copy)
+            originals = sa.select(*_MEMBER_COLUMNS).where(articles.c.id.in_(wanted))
+            rows = connection.execute(sa.union_all(originals, copies)).all()
+        # An article may match both lookups (an original that is itself a copy): once each, by first seen.
+        members = sorted(
+            {row.id: SyndicationMember(**row._mapping) for row in rows}.values(), key=lambda m: (m.first_seen_at, m.id)
+        )
         by_root: dict[int, list[SyndicationMember]] = {}
-        for row in members:
-            member = SyndicationMember(**row._mapping)
+        for member in members:
             by_root.setdefault(member.root_id, []).append(member)
         return {article_id: by_root.get(root, []) for article_id, root in roots.items()}
 
@@ -261,6 +269,9 @@ class WebStore:
         return sa.select(*_ITEM_COLUMNS).where(self._predicate(selection))
 
     def _predicate(self, selection: Selection) -> sa.ColumnElement[bool]:
+        if isinstance(selection, EntityFilter):
+            mentioning = entity_predicate(selection.entity_id)
+            return mentioning if selection.within is None else sa.and_(mentioning, self._predicate(selection.within))
         if isinstance(selection, StoryStream):
             return articles.c.story_id == selection.story_id
         if isinstance(selection, TopicQuery):

@@ -10,12 +10,15 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from livedesk.store import Store
+from livedesk.store.claims import LedgerEntry
 from livedesk.store.stories import Story as StoredStory
 from livedesk.store.web import Page, Topic
-from livedesk.web.pages import search_filter
+from livedesk.web.pages import mentioning, search_filter, with_entity
 from livedesk.web.render import UpdateView, update_views
 from livedesk.web.streams import position, story_stream, topic_stream
 
@@ -38,6 +41,22 @@ class StoryOut(BaseModel):
     article_count: int
     outlet_count: int
     url: str
+
+
+class ClaimOut(BaseModel):
+    id: int
+    text: str
+    attributed_to: str
+    cue: str
+    status: str  # confirmed | unconfirmed | denied | alleged | disputed
+    status_set_by_editor: bool
+    outlets: list[str]  # every outlet carrying the claim, the first to report it first
+    first_reported_by: str | None
+    first_reported_at: datetime | None
+
+
+class StoryDetailOut(StoryOut):
+    claims: list[ClaimOut]
 
 
 class UpdateOut(BaseModel):
@@ -84,6 +103,19 @@ class SearchPage(BaseModel):
     next_cursor: str | None
 
 
+class EntityOut(BaseModel):
+    id: int
+    name: str
+    type: str  # PERSON, ORG, GPE, NORP, LOC, EVENT or FAC
+    aliases: list[str]
+    article_count: int
+    story_ids: list[int]  # most mentions first
+    url: str
+
+
+EntityQuery = Annotated[int | None, Query(description="Only updates mentioning this entity id")]
+
+
 class OutletOut(BaseModel):
     site: str
     last_article_at: datetime | None
@@ -110,6 +142,21 @@ def _story(story: StoredStory) -> StoryOut:
     )
 
 
+def _claim(entry: LedgerEntry) -> ClaimOut:
+    first = entry.first_reported
+    return ClaimOut(
+        id=entry.id,
+        text=entry.text,
+        attributed_to=entry.attributed_to,
+        cue=entry.cue,
+        status=entry.status,
+        status_set_by_editor=entry.editor_set,
+        outlets=entry.outlets,
+        first_reported_by=first.outlet if first else None,
+        first_reported_at=first.first_seen if first else None,
+    )
+
+
 def _update(u: UpdateView) -> UpdateOut:
     others = [] if u.group is None else [m.site for m in u.group.copies]
     return UpdateOut(
@@ -128,6 +175,12 @@ def _update(u: UpdateView) -> UpdateOut:
         also_carried_by=list(dict.fromkeys(others)),
         views=u.views,
     )
+
+
+def _json(model: BaseModel) -> Response:
+    """The model serialised once, by pydantic: FastAPI passes a Response through without validating the model
+    again (the route's `response_model` still documents it)."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 def _page(store: Store, page: Page) -> UpdatesPage:
@@ -151,19 +204,38 @@ def list_stories(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 
 
 
 @router.get("/stories/{story_id}")
-def get_story(request: Request, story_id: int) -> StoryOut:
-    story = _store(request).get_story(story_id)
+def get_story(request: Request, story_id: int) -> StoryDetailOut:
+    store = _store(request)
+    story = store.get_story(story_id)
     if story is None:
         raise HTTPException(404, f"No story {story_id}.")
-    return _story(story)
+    claims = [_claim(c) for c in store.story_claims(story_id)]
+    return StoryDetailOut(**_story(story).model_dump(), claims=claims)
 
 
-@router.get("/stories/{story_id}/updates")
-def story_updates(request: Request, story_id: int, cursor: str | None = None) -> UpdatesPage:
+@router.get("/stories/{story_id}/claims")
+def story_claims(request: Request, story_id: int) -> list[ClaimOut]:
+    """The story's claim ledger: who claims what, how solid it is, who carries it, in order of first report."""
+    store = _store(request)
+    if store.get_story(story_id) is None:
+        raise HTTPException(404, f"No story {story_id}.")
+    return [_claim(c) for c in store.story_claims(story_id)]
+
+
+@router.get("/stories/{story_id}/updates", response_model=UpdatesPage)
+async def story_updates(
+    request: Request, story_id: int, cursor: str | None = None, entity: EntityQuery = None
+) -> Response:
     """The story's updates, newest first, 20 a page; follow `next_cursor` for older ones."""
     store = _store(request)
-    stream = story_stream(store, story_id)
-    return _page(store, store.page(stream.selection, before=position(cursor)))
+
+    def read() -> Response:
+        stream = mentioning(story_stream(store, story_id), entity)
+        return _json(_page(store, store.page(stream.selection, before=position(cursor))))
+
+    # The hottest endpoint: a story's page is a few index lookups (~2 ms), cheaper on the event loop than a hop
+    # to the thread pool and back. An entity filter may read many mentions: that goes to the pool.
+    return read() if entity is None else await run_in_threadpool(read)
 
 
 @router.get("/topics")
@@ -179,20 +251,20 @@ def get_topic(request: Request, slug: str) -> TopicOut:
     return _topic(topic)
 
 
-@router.get("/topics/{slug}/updates")
-def topic_updates(request: Request, slug: str, cursor: str | None = None) -> UpdatesPage:
+@router.get("/topics/{slug}/updates", response_model=UpdatesPage)
+def topic_updates(request: Request, slug: str, cursor: str | None = None, entity: EntityQuery = None) -> Response:
     store = _store(request)
-    stream = topic_stream(store, slug)
-    return _page(store, store.page(stream.selection, before=position(cursor)))
+    stream = mentioning(topic_stream(store, slug), entity)
+    return _json(_page(store, store.page(stream.selection, before=position(cursor))))
 
 
-@router.get("/articles/{article_id}")
-def get_article(request: Request, article_id: int) -> UpdateOut:
+@router.get("/articles/{article_id}", response_model=UpdateOut)
+def get_article(request: Request, article_id: int) -> Response:
     store = _store(request)
     item = store.stream_item(article_id)
     if item is None:
         raise HTTPException(404, f"No article {article_id}.")
-    return _update(update_views(store, [item])[0])
+    return _json(_update(update_views(store, [item])[0]))
 
 
 @router.get("/search")
@@ -203,17 +275,36 @@ def search(
     since: Annotated[date | None, Query(description="First day (UTC), included")] = None,
     until: Annotated[date | None, Query(description="Last day (UTC), included")] = None,
     story: int | None = None,
+    entity: EntityQuery = None,
     cursor: str | None = None,
 ) -> SearchPage:
     """Articles holding every word of `q`, newest first, with a highlighted snippet each."""
     store = _store(request)
-    page = store.page(search_filter(q, outlet, since, until, story), before=position(cursor))
+    wanted = with_entity(search_filter(q, outlet, since, until, story), entity)
+    page = store.page(wanted, before=position(cursor))
     snippets = store.snippets(q, [item.id for item in page.items])
     items = [
         SearchHitOut(**_update(u).model_dump(), snippet=snippets.get(u.item.id, u.excerpt))
         for u in update_views(store, page.items)
     ]
     return SearchPage(items=items, next_cursor=page.next.encode() if page.next else None)
+
+
+@router.get("/entities/{entity_id}")
+def get_entity(request: Request, entity_id: int) -> EntityOut:
+    """A named entity: its other names and the stories mentioning it; its updates via `entity=` filters."""
+    entity = _store(request).get_entity(entity_id)
+    if entity is None:
+        raise HTTPException(404, f"No entity {entity_id}.")
+    return EntityOut(
+        id=entity.id,
+        name=entity.name,
+        type=entity.type,
+        aliases=list(entity.aliases),
+        article_count=entity.article_count,
+        story_ids=list(entity.story_ids),
+        url=f"/entities/{entity.id}",
+    )
 
 
 @router.get("/outlets")

@@ -2,8 +2,9 @@
 
 Each connection holds one bus subscription and never polls the database: it reads the database only to replay
 what it missed (on connect after `Last-Event-ID`, and after falling behind). Deciding whether an article belongs
-to a stream and rendering its HTML happen once per article in the process (`LiveItems`), however many pages
-are open. Event ids are article ids: a reconnecting client resumes after the last one it saw.
+to a stream, rendering its HTML and encoding the event's bytes happen once per article in the process
+(`LiveItems`), however many pages are open: each connection only writes the shared bytes. Event ids are article
+ids: a reconnecting client resumes after the last one it saw.
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from jinja2 import Environment
-from sse_starlette import ServerSentEvent
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
 
 from livedesk.publish import Bus, Lagged, Update
 from livedesk.store import Store
 from livedesk.store.web import Selection, StoryStream, StreamItem
 from livedesk.web.render import update_views
 
-HEARTBEAT_SECONDS = 15
+HEARTBEAT_SECONDS = 15.0
+# A comment line: keeps proxies from timing the stream out; EventSource ignores it.
+HEARTBEAT = b": ping\r\n\r\n"
 # Rendered items and membership answers are shared by every connection for this long, then forgotten
 # (an updated article re-renders after it).
 CACHE_SECONDS = 30.0
@@ -49,41 +52,47 @@ class _Memo:
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
             entry = self._entries[key]
+        if entry[1].done():
+            return entry[1].result()  # type: ignore[return-value]  # most connections: no shield, no suspension
         return await asyncio.shield(entry[1])  # type: ignore[return-value]
 
 
 class LiveItems:
-    """The process-wide view of live updates: is article N part of this stream, and its rendered HTML."""
+    """The process-wide view of live updates: is article N part of this stream, and its encoded event."""
 
     def __init__(self, store: Store, env: Environment) -> None:
         self._store = store
         self._template = env.get_template("_update.html")
-        self._members = _Memo()
-        self._html = _Memo()
+        self._events = _Memo()  # by (update, selection): the one result every connection waits for
+        self._encoded = _Memo()  # by update: encoded once, whichever selections it belongs to
 
-    def render(self, items: list[StreamItem]) -> list[str]:
-        return [self._template.render(u=view) for view in update_views(self._store, items)]
+    def encode(self, items: list[StreamItem]) -> list[bytes]:
+        """Each item as one SSE event, ready to write."""
+        views = update_views(self._store, items)
+        return [encode_event(view.item.id, self._template.render(u=view)) for view in views]
 
-    async def html(self, update: Update, selection: Selection) -> str | None:
-        """The rendered item if the updated article belongs to `selection`, else None."""
+    async def event(self, update: Update, selection: Selection) -> bytes | None:
+        """The updated article's event if it belongs to `selection`, else None."""
         if isinstance(selection, StoryStream) and update.story_id != selection.story_id:
             return None  # the update says which story: no query needed
-        item = await self._members.get(
-            (update, selection), lambda: run_in_threadpool(self._store.stream_item, update.article_id, selection)
-        )
+        return await self._events.get((update, selection), lambda: self._event(update, selection))
+
+    async def _event(self, update: Update, selection: Selection) -> bytes | None:
+        item = await run_in_threadpool(self._store.stream_item, update.article_id, selection)
         if item is None:
             return None
-        return await self._html.get(update, lambda: run_in_threadpool(lambda: self.render([item])[0]))
+        return await self._encoded.get(update, lambda: run_in_threadpool(lambda: self.encode([item])[0]))
 
 
-def _event(item_id: int, html: str) -> ServerSentEvent:
-    return ServerSentEvent(data=json.dumps({"id": item_id, "html": html}), id=str(item_id))
+def encode_event(item_id: int, html: str) -> bytes:
+    # json.dumps escapes newlines: the data is one line, whatever the HTML holds.
+    data = json.dumps({"id": item_id, "html": html})
+    return f"id: {item_id}\r\ndata: {data}\r\n\r\n".encode()
 
 
-async def events(
-    store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int
-) -> AsyncIterator[ServerSentEvent]:
-    """Every item of `selection` arriving after `last_id`, once each, in arrival order."""
+async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> AsyncIterator[bytes]:
+    """Every item of `selection` arriving after `last_id`, once each, in arrival order, as encoded events;
+    a heartbeat comment whenever nothing was sent for HEARTBEAT_SECONDS."""
     sent = last_id
     while True:
         # Subscribe before reading the backlog: whatever arrives in between is in the subscription.
@@ -92,17 +101,39 @@ async def events(
                 missed = await run_in_threadpool(store.arrived_since, selection, sent)
                 if not missed:
                     break
-                for item, html in zip(missed, await run_in_threadpool(live.render, missed), strict=True):
-                    yield _event(item.id, html)
+                for item, event in zip(missed, await run_in_threadpool(live.encode, missed), strict=True):
+                    yield event
                     sent = item.id
+            loop = asyncio.get_running_loop()
+            beat_at = loop.time() + HEARTBEAT_SECONDS
             try:
-                async for update in subscription:
+                while True:
+                    try:
+                        # A deadline around the wait rather than a task per wait; a cancelled wait loses nothing.
+                        async with asyncio.timeout_at(beat_at):
+                            update = await anext(subscription)
+                    except TimeoutError:
+                        yield HEARTBEAT
+                        beat_at = loop.time() + HEARTBEAT_SECONDS
+                        continue
                     if update.article_id <= sent:
                         continue  # replayed already
-                    html = await live.html(update, selection)
-                    if html is not None:
-                        yield _event(update.article_id, html)
+                    event = await live.event(update, selection)
+                    if event is not None:
+                        yield event
                         sent = update.article_id
+                        beat_at = loop.time() + HEARTBEAT_SECONDS
+            except StopAsyncIteration:
                 return  # the bus stopped: the server is shutting down
             except Lagged:
                 continue  # replay from the database since `sent`, then listen again
+
+
+def event_stream(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> StreamingResponse:
+    """The text/event-stream response of `events`. Starlette's StreamingResponse ends the stream (and the
+    subscription) when the client disconnects."""
+    return StreamingResponse(
+        events(store, bus, live, selection, last_id),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
