@@ -28,6 +28,7 @@ from livedesk.pipeline import Ingestor, IngestReport, seconds_until_next_poll, s
 from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.enrich import claims as claim_ledger
 from livedesk.pipeline.sources import SourceError, parse_opml, write_opml
+from livedesk.publish import announcer, open_bus
 from livedesk.store import Store
 from livedesk.store.claims import ClaimNotFoundError
 from livedesk.store.stories import Story
@@ -162,16 +163,21 @@ def _progress() -> Progress:
 
 
 async def _run_ingest(settings: Settings, targets: list[str] | None) -> IngestReport:
+    # On PostgreSQL the bus is LISTEN/NOTIFY: web processes elsewhere push what this process stores.
+    bus = open_bus(settings.database_url)
     with _store(settings) as store, _progress() as progress:
         task = progress.add_task("ingesting", total=None, current="")
 
         def advance(origin: str) -> None:
             progress.update(task, advance=1, current=origin[-60:])
 
-        async with Ingestor(store, settings, on_item=advance) as ingestor:
-            if targets is not None:
-                return await ingestor.ingest(targets)
-            return await ingestor.poll(store.due_sources(datetime.now(UTC)))
+        try:
+            async with Ingestor(store, settings, on_item=advance, on_stored=announcer(bus)) as ingestor:
+                if targets is not None:
+                    return await ingestor.ingest(targets)
+                return await ingestor.poll(store.due_sources(datetime.now(UTC)))
+        finally:
+            await bus.stop()
 
 
 def _print_report(report: IngestReport) -> None:

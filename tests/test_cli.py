@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from livedesk.export import ARTICLE_FIELDS
+from livedesk.publish import open_bus
+from livedesk.store import Store
 
 SITE = Path(__file__).parent / "data" / "pipeline" / "site"
 
@@ -133,3 +136,32 @@ def test_ingest_into_postgres(postgres_url: str) -> None:
     exported = livedesk("export", db=postgres_url)
     assert len(exported.stdout.splitlines()) == 3
     assert "duplicate" in again.stdout
+
+
+@pytest.mark.postgres
+async def test_ingest_announces_new_articles_to_other_processes_on_postgres(postgres_url: str) -> None:
+    """`livedesk ingest` in one process; a web process elsewhere hears it through LISTEN/NOTIFY."""
+    bus = open_bus(postgres_url)
+    await bus.start()
+    try:
+        async with bus.subscribe() as subscription:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "livedesk",
+                "--db",
+                postgres_url,
+                "ingest",
+                str(SITE / "ferry-timetable.html"),
+                stdout=asyncio.subprocess.DEVNULL,
+            )
+            assert await process.wait() == 0
+            with Store.open(postgres_url) as store:
+                stored = next(store.iter_articles())
+            # NOTIFY is per database: other tests' schemas may publish too, so look for ours.
+            async with asyncio.timeout(30):
+                async for update in subscription:
+                    if update.article_id == stored.id and update.story_id == stored.story_id:
+                        break
+    finally:
+        await bus.stop()

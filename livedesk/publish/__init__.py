@@ -16,14 +16,29 @@ off with `Lagged` instead of being waited for or buffered without bound.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
 
 from livedesk.publish.local import InProcessBus, Lagged, Subscription
 from livedesk.publish.postgres import CHANNEL, PostgresBus, conninfo
 from livedesk.publish.update import Update
 from livedesk.store.engine import make_url
 
-__all__ = ["CHANNEL", "Bus", "InProcessBus", "Lagged", "PostgresBus", "Subscription", "Update", "open_bus"]
+if TYPE_CHECKING:
+    from livedesk.models import UpsertOutcome
+    from livedesk.store import StoredArticle
+
+__all__ = [
+    "CHANNEL",
+    "Bus",
+    "InProcessBus",
+    "Lagged",
+    "PostgresBus",
+    "Subscription",
+    "Update",
+    "announcer",
+    "open_bus",
+]
 
 
 class Bus(Protocol):
@@ -39,3 +54,12 @@ def open_bus(database_url: str) -> Bus:
     if url.get_backend_name() == "postgresql":
         return PostgresBus(conninfo(url))
     return InProcessBus()
+
+
+def announcer(bus: Bus) -> Callable[[StoredArticle, UpsertOutcome], Awaitable[None]]:
+    """The Ingestor's `on_stored` hook that announces each new or changed article on `bus`."""
+
+    async def announce(stored: StoredArticle, _outcome: UpsertOutcome) -> None:
+        await bus.publish(Update(article_id=stored.id, story_id=stored.story_id))
+
+    return announce

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from livedesk.config import Settings
-from livedesk.models import UpsertOutcome
 from livedesk.pipeline import Ingestor, seconds_until_next_poll
-from livedesk.publish import Bus, Update
-from livedesk.store import Store, StoredArticle
+from livedesk.publish import Bus, announcer
+from livedesk.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +24,11 @@ async def poll_forever(
 ) -> None:
     """Poll until cancelled. `before_round` runs before each round (the demo releases more articles there)."""
 
-    async def announce(stored: StoredArticle, outcome: UpsertOutcome) -> None:
-        if outcome in (UpsertOutcome.NEW, UpsertOutcome.UPDATED):
-            await bus.publish(Update(article_id=stored.id, story_id=stored.story_id))
-
     while True:
         if before_round is not None:
             before_round()
         try:
-            async with Ingestor(store, settings, on_stored=announce) as ingestor:
+            async with Ingestor(store, settings, on_stored=announcer(bus)) as ingestor:
                 report = await ingestor.poll(store.due_sources(datetime.now(UTC)))
             logger.info("poll: %s", dict(report.outcomes))
         except Exception:  # one bad round must not stop the desk; the next one retries
