@@ -69,7 +69,8 @@ class LiveItems:
     def encode(self, items: list[StreamItem]) -> list[bytes]:
         """Each item as one SSE event, ready to write."""
         views = update_views(self._store, items)
-        return [encode_event(view.item.id, self._template.render(u=view)) for view in views]
+        chips = self._store.entities_of(item.id for item in items)
+        return [encode_event(view.item.id, self._template.render(u=view, entity_chips=chips)) for view in views]
 
     async def event(self, update: Update, selection: Selection) -> bytes | None:
         """The updated article's event if it belongs to `selection`, else None."""
