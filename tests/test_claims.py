@@ -11,7 +11,16 @@ import pytest
 from spacy.language import Language
 
 from livedesk import export as exporting
-from livedesk.pipeline.enrich.claims import Claim, extract_claims, record_claims, set_claim_status
+from livedesk.pipeline import stories
+from livedesk.pipeline.enrich.claims import (
+    Claim,
+    claims_in_texts,
+    extract_claims,
+    move_claims_on_merge,
+    record_claims,
+    rehome_claims_on_split,
+    set_claim_status,
+)
 from livedesk.pipeline.enrich.nlp import load_pipeline
 from livedesk.store import Store, StoredArticle
 from livedesk.store.claims import ClaimNotFoundError
@@ -28,7 +37,8 @@ def nlp() -> Language:
 
 
 def claims_of(nlp: Language, text: str) -> list[Claim]:
-    return extract_claims(nlp(text))
+    """As the enrich stage extracts them: only the sentences holding a cue are parsed."""
+    return claims_in_texts(nlp, [text])[0]
 
 
 def only(claims: list[Claim]) -> Claim:
@@ -138,9 +148,23 @@ def test_a_denial_in_the_same_text_disputes_the_assertion(nlp: Language) -> None
 
 def test_offsets_point_at_the_claim(nlp: Language) -> None:
     text = "Crews were busy. The harbour authority said the eastern pier would reopen on Monday."
-    claim = only(claims_of(nlp, text))
-    assert text[claim.start : claim.end] == claim.text == "the eastern pier would reopen on Monday"
-    assert claim.sentence == 1
+    for claim in (only(claims_of(nlp, text)), only(extract_claims(nlp(text)))):
+        assert text[claim.start : claim.end] == claim.text == "the eastern pier would reopen on Monday"
+        assert claim.sentence == 1
+
+
+def test_only_cue_sentences_are_parsed_offsets_stay_in_the_text(nlp: Language) -> None:
+    text = (
+        "Crews were busy.\n\nMr. Ode said the eastern pier would reopen on Monday. "
+        "Ferries waited. Gulls circled.\nThe union denied that the pier was safe."
+    )
+    said, denied = claims_of(nlp, text)
+    assert (said.attributed_to, said.cue, said.sentence) == ("Mr. Ode", "said", 1)
+    assert (denied.attributed_to, denied.cue, denied.sentence) == ("The union", "denied", 4)
+    for claim in (said, denied):
+        assert text[claim.start : claim.end] == claim.text
+    assert said.status == "disputed"  # the denial two sentences on, in another paragraph, still counts
+    assert claims_in_texts(nlp, ["Gulls circled.", "", text])[:2] == [[], []]
 
 
 # -- the story ledger -------------------------------------------------------------------------------------------
@@ -157,8 +181,8 @@ def _in_one_story(store: Store, articles: list[StoredArticle]) -> list[StoredArt
 
 
 def _record(store: Store, nlp: Language, stored: StoredArticle) -> None:
-    doc = None if stored.syndicated_from is not None else nlp(stored.article.text)
-    record_claims(store, stored, doc)
+    extracted = None if stored.syndicated_from is not None else claims_of(nlp, stored.article.text)
+    record_claims(store, stored, extracted)
 
 
 def _pier(entries: list) -> object:
@@ -294,3 +318,69 @@ def test_cli_lists_sets_and_shows_history(tmp_path: Path, nlp: Language) -> None
     assert {"text": pier.text, "attributed_to": "the port authority", "cue": "said", "status": "confirmed"} in story[
         "claims"
     ]
+
+
+# -- stories merged or split ------------------------------------------------------------------------------------
+
+
+def _two_stories(store: Store, nlp: Language) -> tuple[StoredArticle, StoredArticle, StoredArticle]:
+    """The port story told by two outlets (one story), and the same pier claim reported first in a story of its
+    own by a third outlet."""
+    original = _article(store, "port-original", "harbor.example", 2)
+    denial = _article(store, "port-denial", "valley.example", 3)
+    original, denial = _in_one_story(store, [original, denial])
+    other = _article(store, "port-other-outlet", "coast.example", 1)  # the earliest report of the pier
+    if other.story_id == original.story_id:
+        other = store.get_article(other.article.url_hash) or other
+        new = stories.split(store, other.story_id or 0, [other.id])
+        other = store.get_article(other.article.url_hash) or other
+        assert other.story_id == new
+    for stored in (original, denial, other):
+        _record(store, nlp, stored)
+    return original, denial, other
+
+
+def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store, nlp: Language) -> None:
+    original, _denial, other = _two_stories(store, nlp)
+    keep, absorb = original.story_id or 0, other.story_id or 0
+    kept_pier = _pier(store.story_claims(keep))
+    absorbed_pier = _pier(store.story_claims(absorb))
+    set_claim_status(store, absorbed_pier.id, "confirmed", editor="ana", reason="Notice seen")
+
+    move_claims_on_merge(store, keep, absorb)
+    stories.merge(store, keep, absorb)
+
+    assert store.story_claims(absorb) == []
+    ledger = store.story_claims(keep)
+    pier = _pier(ledger)
+    assert len([e for e in ledger if "eastern pier" in e.text]) == 1 and pier.id == kept_pier.id
+    assert pier.outlets == ["coast.example", "harbor.example"]
+    assert pier.first_reported is not None and pier.first_reported.outlet == "coast.example"
+    assert (pier.status, pier.editor_set) == ("confirmed", True)
+    assert [(h.status, h.editor) for h in store.claim_history(pier.id)] == [("confirmed", "ana")]
+    assert [e.id for e in store.article_claims(other.id)] == [pier.id]
+    assert {e.status for e in ledger if "cranes" in e.text} == {"disputed", "denied"}
+
+
+def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: Language) -> None:
+    original, denial, other = _two_stories(store, nlp)
+    move_claims_on_merge(store, original.story_id or 0, other.story_id or 0)
+    stories.merge(store, original.story_id or 0, other.story_id or 0)
+    old = original.story_id or 0
+    cranes_denied = next(e for e in store.story_claims(old) if e.cue == "denied")
+    set_claim_status(store, _pier(store.story_claims(old)).id, "confirmed", editor="bo", reason="Seen it")
+
+    new = stories.split(store, old, [denial.id, other.id])
+    rehome_claims_on_split(store, old, new, [denial.id, other.id])
+
+    moved = store.story_claims(new)
+    assert cranes_denied.id in {e.id for e in moved}  # carried by the leaving article only: moved whole
+    pier = _pier(moved)  # carried on both sides: copied for the leaving carrier, decision and history kept
+    assert pier.outlets == ["coast.example"] and (pier.status, pier.editor_set) == ("confirmed", True)
+    assert [h.editor for h in store.claim_history(pier.id)] == ["bo"]
+    stayed = _pier(store.story_claims(old))
+    assert stayed.id != pier.id and stayed.outlets == ["harbor.example"]
+    assert {e.story_id for e in store.article_claims(other.id)} == {new}
+    assert {e.story_id for e in store.article_claims(original.id)} == {old}
+    rehome_claims_on_split(store, old, new, [denial.id, other.id])  # again: nothing left to move
+    assert [e.id for e in store.story_claims(new)] == [e.id for e in moved]

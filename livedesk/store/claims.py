@@ -9,7 +9,7 @@ status whatever later extractions say.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -196,6 +196,45 @@ class ClaimStore:
             _carry(connection, self._insert, ids, carrier)
             return ids
 
+    def move_claims(
+        self, source: int, target: int, *, match: ClaimMatcher, article_ids: Collection[int] | None = None
+    ) -> dict[int, int]:
+        """Move story `source`'s ledger into story `target`, in one transaction (stories merged or split).
+
+        Without `article_ids` (a merge) every entry moves; with them (a split) the carriers of those articles
+        move: an entry they all carry goes whole, an entry also carried by articles that stay is copied for them.
+        An entry that `match` finds in the target's ledger joins it: carriers and editors' history come along,
+        the latest editor's decision sets the status, and first reported stays the earliest carrier.
+        Returns each touched entry's id → the target entry's id.
+        """
+        moving = None if article_ids is None else set(article_ids)
+        with self._write() as connection:
+            existing = [_new_claim(row) for row in connection.execute(_story_rows(target))]
+            moved: dict[int, int] = {}
+            for row in connection.execute(_story_rows(source)).all():
+                carried = set(
+                    connection.execute(
+                        sa.select(claim_carriers.c.article_id).where(claim_carriers.c.claim_id == row.id)
+                    ).scalars()
+                )
+                leaving = carried if moving is None else carried & moving
+                whole = moving is None or (carried and leaving == carried)
+                if not whole and not leaving:
+                    continue
+                claim = _new_claim(row)[1]
+                into = match(claim, existing)
+                if into is None and whole:
+                    connection.execute(sa.update(claims).where(claims.c.id == row.id).values(story_id=target))
+                    into = row.id
+                elif into is None:
+                    into = _copy_entry(connection, row, target)
+                if into != row.id:
+                    _join_entry(connection, self._insert, row, into, leaving, whole=whole)
+                if into not in (entry_id for entry_id, _ in existing):
+                    existing.append((into, claim))
+                moved[row.id] = into
+            return moved
+
     def update_claim_statuses(self, statuses: dict[int, str]) -> None:
         """Set extracted statuses (e.g. disputed); entries an editor decided on keep the editor's status."""
         with self._write() as connection:
@@ -253,6 +292,58 @@ def _carry(connection: sa.Connection, insert: Any, entry_ids: Iterable[int], car
     rows = [{"claim_id": entry_id, **carrier.__dict__} for entry_id in entry_ids]
     if rows:
         connection.execute(insert(claim_carriers).on_conflict_do_nothing(), rows)
+
+
+def _copy_entry(connection: sa.Connection, row: sa.Row[Any], story_id: int) -> int:
+    """A copy of an entry in another story, with its editors' history (their decisions were about this claim)."""
+    values = {**row._mapping, "story_id": story_id}
+    del values["id"]
+    entry_id = int(connection.execute(sa.insert(claims).values(values).returning(claims.c.id)).scalar_one())
+    history = connection.execute(sa.select(claim_status_history).where(claim_status_history.c.claim_id == row.id))
+    copies = [{**h._mapping, "claim_id": entry_id} for h in history]
+    for copy in copies:
+        del copy["id"]
+    if copies:
+        connection.execute(sa.insert(claim_status_history), copies)
+    return entry_id
+
+
+def _join_entry(
+    connection: sa.Connection, insert: Any, row: sa.Row[Any], into: int, articles_moving: set[int], *, whole: bool
+) -> None:
+    """Entry `row`'s carriers `articles_moving` (and, when it goes `whole`, its history) join entry `into`; the
+    latest editor's decision among both sets the status. A whole entry is then deleted."""
+    carriers = connection.execute(
+        sa.select(claim_carriers).where(
+            claim_carriers.c.claim_id == row.id, claim_carriers.c.article_id.in_(articles_moving)
+        )
+    ).all()
+    rows = [{**c._mapping, "claim_id": into} for c in carriers]
+    if rows:
+        connection.execute(insert(claim_carriers).on_conflict_do_nothing(), rows)
+    connection.execute(
+        sa.delete(claim_carriers).where(
+            claim_carriers.c.claim_id == row.id, claim_carriers.c.article_id.in_(articles_moving)
+        )
+    )
+    if whole:
+        connection.execute(
+            sa.update(claim_status_history).where(claim_status_history.c.claim_id == row.id).values(claim_id=into)
+        )
+        connection.execute(
+            sa.update(claims)
+            .where(claims.c.id == into, claims.c.created_at > row.created_at)
+            .values(created_at=row.created_at)
+        )
+        connection.execute(sa.delete(claims).where(claims.c.id == row.id))
+    latest = connection.execute(
+        sa.select(claim_status_history.c.status)
+        .where(claim_status_history.c.claim_id == into)
+        .order_by(claim_status_history.c.at.desc(), claim_status_history.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if latest is not None:
+        connection.execute(sa.update(claims).where(claims.c.id == into).values(status=latest, editor_set=True))
 
 
 def _prune(connection: sa.Connection, story_id: int) -> None:

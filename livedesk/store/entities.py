@@ -122,28 +122,35 @@ class EntityStore:
 
     def save_entities(self, article_id: int, story_id: int | None, resolved: Sequence[Resolved]) -> None:
         """Replace the article's mentions (idempotent), creating entities and aliases as needed; entities of the
-        story absorbed by a longer name have their mentions in the story moved to it."""
+        story absorbed by a longer name have their mentions in the story moved to it. A handful of statements
+        whatever the number of entities: this runs once per ingested article."""
         with self._write() as connection:
             connection.execute(sa.delete(article_entities).where(article_entities.c.article_id == article_id))
+            if not resolved:
+                return
+            ids = self._entity_ids(connection, resolved)
+            counts: dict[int, int] = {}
+            aliases: dict[tuple[int, str], str] = {}  # one name per (entity, key)
             for entity in resolved:
-                entity_id = self._entity_id(connection, entity)
-                self._add_mentions(connection, [(article_id, entity_id, entity.count)])
-                if entity.aliases:
-                    aliases = dict(entity.aliases)  # one name per key
-                    connection.execute(
-                        self._insert(entity_aliases)
-                        .values([{"entity_id": entity_id, "key": k, "name": a} for k, a in aliases.items()])
-                        .on_conflict_do_nothing()
-                    )
+                entity_id = ids[entity.key, entity.type]
+                counts[entity_id] = counts.get(entity_id, 0) + entity.count
+                aliases.update({(entity_id, key): name for key, name in entity.aliases})
+            self._add_mentions(connection, [(article_id, entity_id, n) for entity_id, n in counts.items()])
+            if aliases:
+                rows = [{"entity_id": e, "key": k, "name": name} for (e, k), name in aliases.items()]
+                connection.execute(self._insert(entity_aliases).values(rows).on_conflict_do_nothing())
+            for entity in resolved:
                 if entity.absorbs and story_id is not None:
-                    self._move_mentions(connection, story_id, entity.absorbs, entity_id)
+                    self._move_mentions(connection, story_id, entity.absorbs, ids[entity.key, entity.type])
 
-    def _entity_id(self, connection: sa.Connection, entity: Resolved) -> int:
-        key = {"key": entity.key, "type": entity.type}
-        connection.execute(self._insert(entities).values(name=entity.name, **key).on_conflict_do_nothing())
-        return connection.execute(
-            sa.select(entities.c.id).where(entities.c.key == entity.key, entities.c.type == entity.type)
-        ).scalar_one()
+    def _entity_ids(self, connection: sa.Connection, resolved: Sequence[Resolved]) -> dict[tuple[str, str], int]:
+        """The id of each resolved entity's (key, type), its row created if new."""
+        rows = {(e.key, e.type): {"key": e.key, "type": e.type, "name": e.name} for e in resolved}
+        connection.execute(self._insert(entities).values(list(rows.values())).on_conflict_do_nothing())
+        query = sa.select(entities.c.id, entities.c.key, entities.c.type).where(
+            entities.c.key.in_({key for key, _type in rows})
+        )
+        return {(row.key, row.type): row.id for row in connection.execute(query) if (row.key, row.type) in rows}
 
     def _add_mentions(self, connection: sa.Connection, rows: Iterable[tuple[int, int, int]]) -> None:
         values = [{"article_id": a, "entity_id": e, "count": n} for a, e, n in rows]

@@ -1,8 +1,8 @@
 """The enrich stage: named entities and the claim ledger.
 
 Runs after stories.assign, so an article's story is known: names are folded within the story (entities) and
-claims are gathered per story (ledger). Entities come from NER over the title and lead; claims need the
-dependency parse of the whole text, done once per original (copies carry their original's claims).
+claims are gathered per story (ledger). Entities come from NER over the title and lead; claims from the dependency
+parse of the sentences holding a claim cue, done once per original (copies carry their original's claims).
 """
 
 from __future__ import annotations
@@ -44,10 +44,11 @@ def enrich_many(
         ner_docs = ner.pipe(ner_text(s.article.title, s.article.text) for s in batch)
         # Only originals are parsed: a copy carries its original's claims.
         originals = [s for s in batch if s.syndicated_from is None]
-        parsed = dict(zip((s.id for s in originals), parse.pipe(s.article.text for s in originals), strict=True))
+        texts = [s.article.text for s in originals]
+        extracted = dict(zip((s.id for s in originals), claims.claims_in_texts(parse, texts), strict=True))
         for stored, doc in zip(batch, ner_docs, strict=True):
             linked = _link_entities(store, stored, mentions(doc.ents))
-            ledger = claims.record_claims(store, stored, parsed.get(stored.id))
+            ledger = claims.record_claims(store, stored, extracted.get(stored.id))
             yield EnrichResult(stored.id, linked, len(ledger))
 
 

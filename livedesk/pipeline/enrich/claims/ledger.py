@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from spacy.tokens import Doc
+from collections.abc import Collection, Sequence
 
 from livedesk.pipeline.enrich.claims import cues
-from livedesk.pipeline.enrich.claims.extract import Claim, conflicting, extract_claims
+from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
 from livedesk.store import Store, StoredArticle
 from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 
@@ -16,11 +14,11 @@ from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 SAME_CLAIM_OVERLAP = 0.6
 
 
-def record_claims(store: Store, stored: StoredArticle, doc: Doc | None) -> list[LedgerEntry]:
+def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim] | None) -> list[LedgerEntry]:
     """Put the claims `stored` carries into its story's ledger and return them. Idempotent.
 
-    An original's claims are extracted from `doc` (its parsed text, required); a copy is not re-extracted (its
-    `doc` may be None): it carries the claims of its original, so the ledger lists its outlet too.
+    An original's claims are `extracted` from its text (required); a copy's are not (`extracted` may be None): it
+    carries the claims of its original, so the ledger lists its outlet too.
     """
     if stored.story_id is None:
         return []
@@ -30,9 +28,9 @@ def record_claims(store: Store, stored: StoredArticle, doc: Doc | None) -> list[
         if original is not None and original != stored.id:
             store.carry_claims(original, stored.id)
         return store.article_claims(stored.id)
-    if doc is None:
-        raise ValueError(f"article {stored.id} is an original: its parsed text is needed")
-    found = [ledger_claim(c) for c in extract_claims(doc)]
+    if extracted is None:
+        raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
+    found = [ledger_claim(c) for c in extracted]
     store.merge_claims(stored.story_id, stored.id, found, match=same_claim)
     # Copies stored before their original was enriched carry its claims from now on.
     for member in group:
@@ -40,6 +38,24 @@ def record_claims(store: Store, stored: StoredArticle, doc: Doc | None) -> list[
             store.carry_claims(stored.id, member.id)
     mark_disputes(store, stored.story_id)
     return store.article_claims(stored.id)
+
+
+def move_claims_on_merge(store: Store, keep: int, absorb: int) -> None:
+    """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `same_claim`)
+    becoming one entry with both stories' carriers and editors' history.
+
+    Call before the story `absorb` is deleted (its entries would go with it), i.e. in `stories.merge` before
+    `store.rewrite_stories`.
+    """
+    store.move_claims(absorb, keep, match=same_claim)
+    mark_disputes(store, keep)
+
+
+def rehome_claims_on_split(store: Store, old: int, new: int, article_ids: Collection[int]) -> None:
+    """`article_ids` left story `old` for story `new`: the entries they carry follow them (whole when nobody
+    else in `old` carries them, as a copy for their carriers otherwise). Call once `new` exists."""
+    store.move_claims(old, new, match=same_claim, article_ids=article_ids)
+    mark_disputes(store, new)
 
 
 def set_claim_status(store: Store, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:

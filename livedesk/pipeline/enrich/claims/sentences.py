@@ -1,0 +1,147 @@
+"""Which sentences of a text can hold a claim: a regex sentence splitter and a cue filter, no parsing.
+
+The dependency parse is the costly part of the claim rules, and most sentences of a news page attribute nothing.
+Every rule of extract.py starts from a cue word (a speech verb, "according", a hedge), so a sentence without one
+of the cue words' surface forms can hold no claim and is never parsed. The text-level rules (a pronoun source, "has
+not independently confirmed", a denial disputing an assertion) only relate claims to each other, so the cue
+sentences are all the context they need.
+
+The splitter errs towards cutting too little: two sentences left together are still parsed (the parser finds the
+boundary), whereas a sentence cut in two would lose its source or its statement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from livedesk.pipeline.enrich.claims import cues
+
+# Past forms the regular rules below do not produce.
+_IRREGULAR: dict[str, tuple[str, ...]] = {
+    "say": ("said",),
+    "tell": ("told",),
+    "write": ("wrote", "written"),
+    "think": ("thought",),
+}
+_VOWELS = frozenset("aeiou")
+
+# Sentence ends: terminal punctuation, closing quotes or brackets, then whitespace.
+_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
+# What may open the next sentence: a capital, a digit, an opening quote or bracket.
+_OPENS = re.compile(r"[\"'“‘(\[]*[A-Z0-9]")
+# Words a full stop follows without ending the sentence ("Mr. Putin", "Gen. Smith", "No. 10").
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "cmdr", "sgt", "adm", "sen", "rep", "gov"}
+    | {"pres", "rev", "hon", "st", "jr", "sr", "no", "nos", "vs", "etc", "inc", "corp", "co", "ltd", "dept", "est"}
+    | {"approx", "fig", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec"}
+)
+_LAST_WORD = re.compile(r"(\S+?)[.!?…]*[\"'”’)\]]*\s*$")
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")  # "J", "U.S" (the final full stop excluded)
+_LINES = re.compile(r"[^\n]+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a text: its index among the text's sentences, where it starts, and its text."""
+
+    index: int
+    start: int
+    text: str
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+def past_forms(lemma: str) -> frozenset[str]:
+    """The past tense and participle of an English verb: "deny" → denied, "admit" → admitted, "say" → said."""
+    if lemma in _IRREGULAR:
+        return frozenset(_IRREGULAR[lemma])
+    if lemma.endswith("e"):
+        return frozenset({f"{lemma}d"})
+    if lemma.endswith("y") and lemma[-2] not in _VOWELS:
+        return frozenset({f"{lemma[:-1]}ied"})
+    return frozenset({f"{lemma}ed", *(f"{stem}ed" for stem in _doubled(lemma))})
+
+
+def inflections(lemma: str) -> frozenset[str]:
+    """The surface forms of an English verb: "deny" → denies, denied, denying; "admit" → admitted, …"""
+    forms = {lemma, *past_forms(lemma)}
+    if lemma.endswith("e"):
+        forms |= {f"{lemma}s", f"{lemma[:-1]}ing"}
+    elif lemma.endswith("y") and lemma[-2] not in _VOWELS:
+        forms |= {f"{lemma[:-1]}ies", f"{lemma}ing"}
+    else:
+        plural = "es" if lemma.endswith(("s", "sh", "ch", "x", "z")) else "s"
+        forms |= {lemma + plural, f"{lemma}ing", *(f"{stem}ing" for stem in _doubled(lemma))}
+    return frozenset(forms)
+
+
+def _doubled(lemma: str) -> tuple[str, ...]:
+    """A final consonant-vowel-consonant doubles before a suffix: admit → admitt(ed)."""
+    last, middle, before = lemma[-1], lemma[-2:-1], lemma[-3:-2]
+    if last not in _VOWELS | {"w", "x", "y"} and middle in _VOWELS and before and before not in _VOWELS:
+        return (lemma + last,)
+    return ()
+
+
+def cue_words() -> frozenset[str]:
+    """Every word a rule of extract.py can start from, in all the forms it can take there, lower-cased."""
+    verbs = {*cues.SPEECH_VERBS, *cues.NO_COMMENT, *cues.HEDGE_VERBS}
+    words = {form for lemma in verbs for form in inflections(lemma)}
+    # Passive hedges ("is believed to", "is thought to") only ever use the participle.
+    words |= {form for lemma in cues.PASSIVE_HEDGES for form in past_forms(lemma)}
+    return frozenset(words | {*cues.HEDGE_ADVERBS, "according"})
+
+
+@cache
+def _cue_pattern() -> re.Pattern[str]:
+    """A cue word in lower case, or capitalised where it opens the sentence (after any quote or bracket): a
+    capitalised cue inside a sentence is a name ("the United States", "Daily Report")."""
+    words = sorted(cue_words(), key=lambda w: (-len(w), w))
+    lower = "|".join(map(re.escape, words))
+    opening = "|".join(re.escape(w.capitalize()) for w in words)
+    return re.compile(rf"\b(?:{lower})\b|^[\"'“‘(\[]*(?:{opening})\b")
+
+
+def has_cue(sentence: str) -> bool:
+    return _cue_pattern().search(sentence) is not None
+
+
+def sentences(text: str) -> Iterator[Sentence]:
+    """The sentences of `text`, never across a line break, surrounding whitespace left out."""
+    index = 0
+    for line in _LINES.finditer(text):
+        start = line.start()
+        for cut in _cuts(line.group()):
+            piece = text[start : line.start() + cut]
+            stripped = piece.strip()
+            if stripped:
+                yield Sentence(index, start + piece.index(stripped[0]), stripped)
+                index += 1
+            start = line.start() + cut
+
+
+def claim_sentences(text: str) -> list[Sentence]:
+    """The sentences of `text` that can hold a claim."""
+    return [s for s in sentences(text) if has_cue(s.text)]
+
+
+def _cuts(line: str) -> Iterable[int]:
+    """Offsets in `line` where a sentence ends, the last one its end."""
+    for end in _END.finditer(line):
+        if _OPENS.match(line, end.end()) and not _abbreviated(line[: end.end()]):
+            yield end.end()
+    yield len(line)
+
+
+def _abbreviated(before: str) -> bool:
+    """Whether the full stop closing `before` belongs to an abbreviation or an initial, not a sentence end."""
+    if not before.rstrip().rstrip("\"'”’)]").endswith("."):
+        return False
+    last = _LAST_WORD.search(before)
+    word = last.group(1) if last else ""
+    return word.lower().lstrip("(\"'“‘") in _ABBREVIATIONS or _INITIALS.fullmatch(word) is not None
