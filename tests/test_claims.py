@@ -16,7 +16,6 @@ from livedesk.pipeline.enrich.claims import (
     Claim,
     claims_in_texts,
     extract_claims,
-    move_claims_on_merge,
     record_claims,
     rehome_claims_on_split,
     set_claim_status,
@@ -347,8 +346,7 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
     absorbed_pier = _pier(store.story_claims(absorb))
     set_claim_status(store, absorbed_pier.id, "confirmed", editor="ana", reason="Notice seen")
 
-    move_claims_on_merge(store, keep, absorb)
-    stories.merge(store, keep, absorb)
+    stories.merge(store, keep, absorb)  # moves the absorbed story's ledger first
 
     assert store.story_claims(absorb) == []
     ledger = store.story_claims(keep)
@@ -364,14 +362,12 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
 
 def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: Language) -> None:
     original, denial, other = _two_stories(store, nlp)
-    move_claims_on_merge(store, original.story_id or 0, other.story_id or 0)
     stories.merge(store, original.story_id or 0, other.story_id or 0)
     old = original.story_id or 0
     cranes_denied = next(e for e in store.story_claims(old) if e.cue == "denied")
     set_claim_status(store, _pier(store.story_claims(old)).id, "confirmed", editor="bo", reason="Seen it")
 
-    new = stories.split(store, old, [denial.id, other.id])
-    rehome_claims_on_split(store, old, new, [denial.id, other.id])
+    new = stories.split(store, old, [denial.id, other.id])  # re-homes the leaving articles' claims
 
     moved = store.story_claims(new)
     assert cranes_denied.id in {e.id for e in moved}  # carried by the leaving article only: moved whole

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
 from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
 from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
@@ -233,6 +234,7 @@ def merge(store: Store, keep: int, absorb: int, *, settings: StorySettings | Non
         raise ValueError("cannot merge a story into itself")
     members = [*_members_of(store, keep), *_members_of(store, absorb)]
     state = _rebuild(store, keep, members, settings or DEFAULT)
+    move_claims_on_merge(store, keep, absorb)  # before the absorbed story (and its ledger) is deleted
     store.rewrite_stories([state], {0: [m.id for m in members]}, delete=[absorb])
 
 
@@ -249,7 +251,9 @@ def split(store: Store, story_id: int, article_ids: list[int], *, settings: Stor
     moved = [m for m in members if m.id in leaving]
     settings = settings or DEFAULT
     states = [_rebuild(store, story_id, staying, settings), _rebuild(store, None, moved, settings)]
-    return store.rewrite_stories(states, {1: [m.id for m in moved]})[1]
+    new = store.rewrite_stories(states, {1: [m.id for m in moved]})[1]
+    rehome_claims_on_split(store, story_id, new, [m.id for m in moved])
+    return new
 
 
 def _members_of(store: Store, story_id: int) -> list[StoryMember]:
