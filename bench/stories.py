@@ -1,6 +1,7 @@
 """Story clustering quality on ECB+ and the demo corpus, and throughput as the store grows.
 
     python bench/stories.py [--data ../shared/benchmarks] [--seeds 0 1 2 3 4] [--threshold T]
+    python bench/stories.py --entities [--entity-weight W ...]
     python bench/stories.py --demo
     python bench/stories.py --scale 10000 [--scale 100000 ...]
 
@@ -8,6 +9,8 @@ ECB+: each document is rebuilt from its tokens (sentence 0 of `ecbplus` files is
 the first remaining sentence serves as the title), the documents are shuffled with each seed and sent through the
 real `assign` on a temporary SQLite store, all with the same date (the corpus has none, so time plays no role).
 B-cubed and pairwise precision/recall/F1 are scored against the 86 events (topic × ecb|ecbplus) and the 43 topics.
+With --entities, the real NER of the enrich stage reads each document's title + lead once, and every seed is run
+without entity names (entity_weight 0) and with them at each --entity-weight, as the ingest chain passes them.
 Demo: the bundled corpus in time order, scored against its story keys (copies are sent as plain articles, with
 no syndication link, which is the harder case).
 Scale: N synthetic articles over many synthetic stories spread over time are assigned, then 1,000 more are timed.
@@ -33,6 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from livedesk.models import Article  # noqa: E402
+from livedesk.pipeline.enrich import entity_names  # noqa: E402
+from livedesk.pipeline.enrich.entities import mentions, ner_text  # noqa: E402
+from livedesk.pipeline.enrich.nlp import load_pipeline  # noqa: E402
 from livedesk.pipeline.stories import DEFAULT, StorySettings, assign  # noqa: E402
 from livedesk.store import Store  # noqa: E402
 
@@ -46,6 +52,7 @@ class Doc:
     title: str
     text: str
     gold: tuple[Hashable, ...]  # labels at each level, coarse last
+    names: tuple[str, ...] = ()  # entity names, as the enrich stage finds them before assignment
 
 
 # -- corpora ---------------------------------------------------------------------------------------------------
@@ -66,6 +73,14 @@ def ecb_documents(root: Path) -> list[Doc]:
     return docs
 
 
+def with_names(docs: list[Doc]) -> tuple[list[Doc], float]:
+    """The documents with their entity names, and NER's rate in documents/s."""
+    start = time.perf_counter()
+    parsed = load_pipeline().pipe((ner_text(d.title, d.text) for d in docs), batch_size=64)
+    named = [replace(d, names=tuple(entity_names(mentions(p.ents)))) for d, p in zip(docs, parsed, strict=True)]
+    return named, len(docs) / (time.perf_counter() - start)
+
+
 def _article(n: int, title: str, text: str, at: datetime, site: str = "bench.example") -> Article:
     url = f"https://{site}/{n}"
     return Article(
@@ -82,14 +97,16 @@ def _article(n: int, title: str, text: str, at: datetime, site: str = "bench.exa
     )
 
 
-def cluster(store: Store, articles: Iterable[Article], settings: StorySettings) -> list[int]:
-    """Store and assign each article in turn; the story id of each."""
+def cluster(
+    store: Store, articles: Iterable[Article], settings: StorySettings, names: Sequence[Sequence[str]] = ()
+) -> list[int]:
+    """Store and assign each article in turn (with its entity `names`, if given); the story id of each."""
     ids = []
-    for article in articles:
+    for n, article in enumerate(articles):
         store.upsert_article(article)
         stored = store.get_article(article.url_hash)
         assert stored is not None
-        ids.append(assign(store, stored, settings=settings))
+        ids.append(assign(store, stored, entity_names=names[n] if names else (), settings=settings))
     return ids
 
 
@@ -128,7 +145,7 @@ def run_ecb(docs: list[Doc], seed: int, settings: StorySettings) -> tuple[dict[s
     articles = [_article(i, d.title, d.text, DATE) for i, d in enumerate(order)]
     with tempfile.TemporaryDirectory() as tmp, Store.open(f"{tmp}/bench.db") as store:
         start = time.perf_counter()
-        predicted = cluster(store, articles, settings)
+        predicted = cluster(store, articles, settings, [d.names for d in order])
         rate = len(articles) / (time.perf_counter() - start)
     scores = {}
     for level, name in enumerate(("event", "topic")):
@@ -137,17 +154,31 @@ def run_ecb(docs: list[Doc], seed: int, settings: StorySettings) -> tuple[dict[s
     return scores, rate, len(set(predicted))
 
 
-def report_ecb(data: Path, seeds: list[int], settings: StorySettings) -> None:
+def report_ecb(data: Path, seeds: list[int], settings: StorySettings, entity_weights: list[float] | None) -> None:
+    """Scores per seed and their mean ± spread; with `entity_weights`, once without entity names and once at each
+    weight."""
     docs = ecb_documents(data / "ecbplus" / "ECB+_LREC2014" / "ECB+")
     if not docs:
         raise SystemExit(f"no ECB+ documents under {data / 'ecbplus'}")
     print(f"ECB+: {len(docs)} documents, threshold {settings.threshold}")
+    if entity_weights is None:
+        report_runs(docs, seeds, settings)
+        return
+    docs, ner_rate = with_names(docs)
+    print(f"NER on title + lead: {ner_rate:.0f} docs/s, {statistics.mean(len(d.names) for d in docs):.1f} names/doc")
+    for weight in [0.0, *entity_weights]:
+        print(f"\nentity_weight {weight:g}" + (" (no entity names)" if not weight else ""))
+        report_runs(docs, seeds, replace(settings, entity_weight=weight))
+
+
+def report_runs(docs: list[Doc], seeds: list[int], settings: StorySettings) -> None:
     header = "B3-P  B3-R  B3-F1  pw-P  pw-R  pw-F1"
     print(f"{'seed':>4} {'level':6} {header}  stories  docs/s")
-    runs = []
+    runs, rates = [], []
     for seed in seeds:
         scores, rate, n_stories = run_ecb(docs, seed, settings)
         runs.append(scores)
+        rates.append(rate)
         for name, values in scores.items():
             print(f"{seed:>4} {name:6} " + "  ".join(f"{v:.3f}" for v in values) + f"  {n_stories:7d}  {rate:6.0f}")
     for name in ("event", "topic"):
@@ -155,6 +186,7 @@ def report_ecb(data: Path, seeds: list[int], settings: StorySettings) -> None:
         means = [statistics.mean(c) for c in columns]
         spreads = [statistics.pstdev(c) for c in columns]
         print(f"mean {name:6} " + "  ".join(f"{m:.3f}±{s:.3f}" for m, s in zip(means, spreads, strict=True)))
+    print(f"assign: {statistics.mean(rates):.0f} docs/s")
 
 
 def report_demo(settings: StorySettings) -> None:
@@ -220,6 +252,10 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("../shared/benchmarks"), help="benchmarks folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threshold", type=float, default=DEFAULT.threshold)
+    parser.add_argument("--entities", action="store_true", help="ECB+ without, then with NER's entity names")
+    parser.add_argument(
+        "--entity-weight", type=float, nargs="+", default=[DEFAULT.entity_weight or 1.0], help="with --entities"
+    )
     parser.add_argument("--demo", action="store_true", help="score the demo corpus instead")
     parser.add_argument("--scale", type=int, action="append", help="throughput with N stored articles")
     args = parser.parse_args()
@@ -230,7 +266,7 @@ def main() -> int:
         report_demo(settings)
     else:
         data = args.data if args.data.is_absolute() else REPO / args.data
-        report_ecb(data, args.seeds, settings)
+        report_ecb(data, args.seeds, settings, args.entity_weight if args.entities else None)
     return 0
 
 

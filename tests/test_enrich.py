@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from livedesk.export import article_record
-from livedesk.pipeline.enrich import enrich, enrich_many
+from livedesk.pipeline.enrich import enrich, enrich_many, entity_names, find_mentions
 from livedesk.store import Store, StoredArticle
 from livedesk.store.web import TopicQuery
 from tests.web_fixtures import NOW, Desk, one_story, put
@@ -95,3 +95,15 @@ def test_batched_enrich_matches_one_by_one(store: Store) -> None:
     batched = list(enrich_many(store, articles, batch_size=2))
     assert [r.article_id for r in batched] == [a.id for a in articles]
     assert [enrich(store, a) for a in articles] == batched
+
+
+def test_names_found_before_assignment_link_as_a_second_ner_run_would(store: Store) -> None:
+    """The ingest chain runs NER once, before stories.assign, and hands what it found to enrich."""
+    text = (DATA / "wagner.txt").read_text(encoding="utf-8")
+    stored = put(store, "wagner", title="Wagner sought rifles from Turkey", text=text, published=NOW)
+    found = find_mentions(stored)
+    assert "Wagner Group" in entity_names(found)
+    once = enrich(store, stored, found=found)
+    linked = {e.name for e in store.entities_of([stored.id])[stored.id]}
+    assert enrich(store, stored) == once
+    assert {e.name for e in store.entities_of([stored.id])[stored.id]} == linked

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -245,9 +244,7 @@ def test_charset_from_content_type_header():
 
 @pytest.mark.parametrize("name", ["billion-laughs.xml", "billion-laughs-oneline.xml"])
 def test_billion_laughs_does_not_expand(name: str):
-    started = time.monotonic()
     result = feed(name)
-    assert time.monotonic() - started < 2
     [entry] = result.entries
     assert entry.link.startswith("https://laughs.example.com/")
     assert "lol" * 10 not in (entry.summary_html or "") and "a" * 100 not in (entry.summary_html or "")
@@ -270,9 +267,7 @@ def test_sitemap_entities_are_not_expanded():
     doctype = (FEEDS / "billion-laughs.xml").read_text().split("<rss")[0]
     laughs = doctype.replace("DOCTYPE rss", "DOCTYPE urlset")
     body = f"{laughs}<urlset><url><loc>https://s.example.com/&lol9;</loc></url></urlset>".encode()
-    started = time.monotonic()
     result = parse_feed(body, "https://s.example.com/sitemap.xml")
-    assert time.monotonic() - started < 2
     assert len(result.entries[0].link) < 100
 
 

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from livedesk.models import Article
-from livedesk.pipeline import stories
+from livedesk.pipeline import enrich, stories
 from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
 from livedesk.store import Store, StoredArticle
 from livedesk.store.schema import articles
@@ -284,3 +284,36 @@ def test_cli_merge_split_list_and_export(tmp_path: Path) -> None:
     missing = livedesk("stories", "merge", str(talks), "9999", db=db)
     assert missing.returncode == 1
     assert "no story 9999" in missing.stderr
+
+
+# One event told twice with few words in common but the names of its two (invented, so rare) protagonists.
+SIGNING = (
+    (
+        "{a} and {b} sign water pact",
+        "{a} and {b} signed an accord on Monday after lengthy negotiations over river water, ending a long "
+        "quarrel between farmers and herders upstream. Markets rallied, grain traders cheered and the currency "
+        "firmed against the dollar.",
+    ),
+    (
+        "Ceremony ends irrigation dispute",
+        "Officials confirmed that {a} had reached agreement with {b} during a ceremony held at the old palace, "
+        "settling a feud about canals and wells that had simmered since the drought, observers noted. Villagers "
+        "celebrated with music, bonfires and roasted goats until dawn, and schools closed for a holiday.",
+    ),
+)
+
+
+@pytest.mark.parametrize(("weight", "joined"), [(0.0, False), (StorySettings().entity_weight, True)])
+def test_shared_rare_names_join_a_story_only_with_entity_terms(desk: Desk, weight: float, joined: bool) -> None:
+    settings = StorySettings(entity_weight=weight)
+    ids = []
+    for n, (title, text) in enumerate(SIGNING):
+        stored = desk.add(
+            title.format(a="Zarek Molvane", b="Tessaly Brunwick"),
+            text.format(a="Zarek Molvane", b="Tessaly Brunwick"),
+            T0 + timedelta(hours=n),
+        )
+        names = enrich.entity_names(enrich.find_mentions(stored))  # the real NER, as the ingest chain runs it
+        assert {"Zarek Molvane", "Tessaly Brunwick"} <= set(names)
+        ids.append(assign(desk.store, stored, entity_names=names, settings=settings))
+    assert (ids[0] == ids[1]) is joined

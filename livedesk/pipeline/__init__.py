@@ -240,9 +240,11 @@ class Ingestor:
         assert stored is not None  # just committed
         syndication.trace(self.store, stored)
         stored = self.store.get_article(article.url_hash) or stored  # now with syndicated_from
-        stories.assign(self.store, stored)
+        # NER runs once: its names help place the article, then are folded within the story it joined.
+        found = enrich.find_mentions(stored)
+        stories.assign(self.store, stored, entity_names=enrich.entity_names(found))
         stored = self.store.get_article(article.url_hash) or stored  # now with story_id
-        enrich.enrich(self.store, stored)
+        enrich.enrich(self.store, stored, found=found)
         if self._on_stored is not None:
             await self._on_stored(stored, outcome)
 

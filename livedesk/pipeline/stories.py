@@ -1,10 +1,11 @@
 """Articles → stories: incremental, online clustering of originals; copies follow their original.
 
 Each original is turned into a TF-IDF vector over its title and lead (sublinear term frequency, title counted
-twice, proper nouns and numbers boosted: they name the event), compared by cosine with the centroids of the
-stories that share its strongest terms and are still warm, the score decaying with the time since the story's
-last update. It joins the best story above a threshold, or starts a new one. Document frequencies are counted as
-articles arrive; a centroid is the sum of its originals' vectors, capped to its strongest terms.
+twice, proper nouns and numbers boosted: they name the event; each name NER found in them is one more term),
+compared by cosine with the centroids of the stories that share its strongest terms and are still warm, the score
+decaying with the time since the story's last update. It joins the best story above a threshold, or starts a new
+one. Document frequencies are counted as articles arrive; a centroid is the sum of its originals' vectors, capped
+to its strongest terms.
 
 Editors' merges and splits rebuild the centroids from the stories' articles, so later arrivals follow them.
 """
@@ -14,11 +15,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
+from livedesk.pipeline.enrich.entities import name_key
 from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
 from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
@@ -41,6 +43,9 @@ class StorySettings:
     # Multipliers for capitalised words inside sentences (names of people, places, bodies) and numbers.
     proper_boost: float = 1.6
     number_boost: float = 2.5
+    # Each entity name NER found in the title and lead counts as this many occurrences of one term for the whole
+    # name (boosted as a proper noun); 0 leaves entities out. Counts under 1 would weigh negatively (sublinear tf).
+    entity_weight: float = 1.0
     # The article's strongest terms used to look up candidate stories.
     query_terms: int = 60
     # Terms in more than this share of documents are too common to find stories by (their postings would list
@@ -52,6 +57,10 @@ class StorySettings:
     centroid_terms: int = 120
     # Length of a story summary, in characters, cut at a sentence end.
     summary_chars: int = 300
+
+    def __post_init__(self) -> None:
+        if 0 < self.entity_weight < 1:
+            raise ValueError("entity_weight must be 0 (off) or at least 1")
 
 
 DEFAULT = StorySettings()
@@ -89,8 +98,17 @@ def _stem(word: str) -> str:
     return word
 
 
-def features(title: str, text: str, settings: StorySettings = DEFAULT) -> dict[str, float]:
-    """Term → weight before IDF: sublinear frequency over title + lead, boosted for names and numbers."""
+def entity_term(name: str) -> str:
+    """One term for a whole name, "Barack Obama" → "barackobama": rarer than its words; a one-word name adds to
+    its word's count."""
+    return _stem("".join(name_key(name).split()))
+
+
+def features(
+    title: str, text: str, settings: StorySettings = DEFAULT, entity_names: Sequence[str] = ()
+) -> dict[str, float]:
+    """Term → weight before IDF: sublinear frequency over title + lead, boosted for names and numbers, plus the
+    article's `entity_names` (NER's, over the same title and lead) at `settings.entity_weight`."""
     counts: Counter[str] = Counter()
     proper: set[str] = set()
     numbers: set[str] = set()
@@ -109,6 +127,12 @@ def features(title: str, text: str, settings: StorySettings = DEFAULT) -> dict[s
                 elif source is lead and not sentence_start and token[0].isupper():
                     proper.add(term)
             sentence_start = bool(_SENTENCE_END.search(chunk))
+    if settings.entity_weight:
+        for name in entity_names:
+            term = entity_term(name)
+            if len(term) > 1 and term not in _STOPWORDS:
+                counts[term] += settings.entity_weight
+                proper.add(term)
     return {
         term: (1.0 + math.log(tf))
         * (settings.proper_boost if term in proper else settings.number_boost if term in numbers else 1.0)
@@ -203,8 +227,13 @@ def summarize(text: str, max_chars: int) -> str:
 # -- the stage -----------------------------------------------------------------------------------------------
 
 
-def assign(store: Store, stored: StoredArticle, *, settings: StorySettings | None = None) -> int:
-    """The story of `stored`, assigning it first if it has none. Call in arrival order, after syndication."""
+def assign(
+    store: Store, stored: StoredArticle, *, entity_names: Sequence[str] = (), settings: StorySettings | None = None
+) -> int:
+    """The story of `stored`, assigning it first if it has none. Call in arrival order, after syndication.
+
+    `entity_names` are the names NER found in the article's title and lead (`enrich.entity_names`): a signal of
+    their own; a copy ignores them, as it follows its original."""
     settings = settings or DEFAULT
     if stored.story_id is not None:
         return stored.story_id
@@ -217,7 +246,7 @@ def assign(store: Store, stored: StoredArticle, *, settings: StorySettings | Non
             return current
         if followed is not None:
             return _add(session, member, followed, {}, settings)
-        raw = features(member.title, member.text, settings)
+        raw = features(member.title, member.text, settings, entity_names)
         document_count, df = session.document_frequencies(raw)
         vector = vectorize(raw, document_count, df)
         query = strongest(vector, settings.query_terms)
@@ -225,7 +254,10 @@ def assign(store: Store, stored: StoredArticle, *, settings: StorySettings | Non
         lookup = lookup_terms(query, df, too_common, settings.threshold)
         candidates = session.candidates(lookup, member.at - settings.cold_gap, also=query.keys() - lookup)
         chosen = choose(vector, member.at, candidates, settings)
-        return _add(session, member, None if chosen is None else chosen.story.id, vector, settings)
+        # The headline contest compares texts: the current headline's vector is rebuilt from its text alone.
+        named = bool(entity_names) and bool(settings.entity_weight)
+        plain = vectorize(features(member.title, member.text, settings), document_count, df) if named else None
+        return _add(session, member, None if chosen is None else chosen.story.id, vector, settings, plain)
 
 
 def merge(store: Store, keep: int, absorb: int, *, settings: StorySettings | None = None) -> None:
@@ -277,10 +309,15 @@ def _story_of_original(store: Store, url: str, settings: StorySettings) -> int |
 
 
 def _vectors(
-    store: Store | StorySession, members: list[StoryMember], settings: StorySettings
+    store: Store | StorySession,
+    members: list[StoryMember],
+    settings: StorySettings,
+    names: Mapping[int, Sequence[str]] | None = None,
 ) -> list[dict[str, float]]:
-    """TF-IDF vectors of the members, with one look-up of document frequencies for all of them."""
-    raws = [features(m.title, m.text, settings) for m in members]
+    """TF-IDF vectors of the members (with each one's entity `names`, by article id, when given), with one look-up
+    of document frequencies for all of them."""
+    names = names or {}
+    raws = [features(m.title, m.text, settings, names.get(m.id, ())) for m in members]
     document_count, df = store.document_frequencies(term for raw in raws for term in raw)
     return [vectorize(raw, document_count, df) for raw in raws]
 
@@ -294,9 +331,15 @@ def _headline(
 
 
 def _add(
-    session: StorySession, member: StoryMember, story_id: int | None, vector: dict[str, float], settings: StorySettings
+    session: StorySession,
+    member: StoryMember,
+    story_id: int | None,
+    vector: dict[str, float],
+    settings: StorySettings,
+    plain: dict[str, float] | None = None,
 ) -> int:
-    """Put `member` (with its vector; empty for a copy) into a story, a new one if `story_id` is None."""
+    """Put `member` (with its vector, empty for a copy, and `plain`, its vector without entity terms if it has
+    any) into a story, a new one if `story_id` is None."""
     found = None if story_id is None else session.story(story_id)
     if found is None:
         center = strongest(vector, settings.centroid_terms)
@@ -319,7 +362,7 @@ def _add(
         current = session.member(title_id) if title_id is not None else None
         rivals = [current, member] if current is not None else [member]
         title, summary, title_id = _headline(
-            rivals, [*_vectors(session, rivals[:-1], settings), vector], center, settings
+            rivals, [*_vectors(session, rivals[:-1], settings), plain or vector], center, settings
         )
     state = StoryState(
         story.id,
@@ -337,7 +380,10 @@ def _add(
 def _rebuild(store: Store, story_id: int | None, members: list[StoryMember], settings: StorySettings) -> StoryState:
     """A story's state recomputed from its articles, after an editor's merge or split."""
     originals = [m for m in members if not m.is_copy] or members
-    vectors = _vectors(store, originals, settings)
+    # The names the enrich stage linked to each article stand for those NER found when it was assigned.
+    linked = store.entities_of(m.id for m in originals) if settings.entity_weight else {}
+    names = {article_id: [e.name for e in refs] for article_id, refs in linked.items()}
+    vectors = _vectors(store, originals, settings, names)
     center = centroid(vectors, settings.centroid_terms)
     title, summary, title_id = _headline(originals, vectors, center, settings)
     return StoryState(
