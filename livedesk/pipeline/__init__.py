@@ -1,6 +1,8 @@
 """The ingest chain, reading like the diagram in DESIGN.md:
 
     sources ──> fetch ──> extract ──> store ──> syndication ──> stories ──> enrich ──> (announce)
+                                                                  ▲  entity names  │
+                                                                  └── NER ─────────┘  (found once, used by both)
 
 `Ingestor` takes targets (URLs, files, directories, WARCs, OPML) or due sources, and reports what happened to each
 article. One bad target or source never stops the others: every failure becomes a line in the report.
