@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -78,6 +79,9 @@ def create_app(
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
         poller = asyncio.create_task(poll_forever(store, bus, settings, before_round=before_poll)) if poll else None
+        # What is alive now (modules, templates, the NLP models) lives as long as the process: keep it out of the
+        # garbage collector's full passes, which otherwise stall every open stream for their whole duration.
+        gc.freeze()
         try:
             yield
         finally:
