@@ -62,6 +62,7 @@ def test_seed_page_text_is_cleaned() -> None:
         "Story continues below advertisement",
         "We use cookies to improve your experience. By continuing you accept our use of cookies.",
         "Sign up for our daily newsletter to get the top stories in your inbox.",
+        "Got a story? Email newsdesk@valley-post.example or call 0700 555 0182.",
         "Tags: transport, council, buses",
         # Indonesian
         "Baca juga: Hujan deras diperkirakan turun lagi pekan ini",

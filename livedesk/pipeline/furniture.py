@@ -41,6 +41,8 @@ RULES: dict[str, Rules] = {
             r"like this|like this:|loading\.\.\.",
             r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,160}",
             r"get (?:the latest|our|breaking).{0,80}\b(?:inbox|newsletter)\b.{0,80}",
+            # "Got a story? Email newsdesk@… or call …": the desk's tip line, under every article.
+            r"(?:got|have you got|have) a (?:news )?(?:story|tip)\b.{0,20}\?.{0,160}",
             r"(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,300}",
             r"(?:accept|reject|manage)(?: all)? cookies|cookie (?:settings|policy|preferences)",
             r"tags?\s*:.{0,150}",
