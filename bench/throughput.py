@@ -230,7 +230,8 @@ class BulkLoader:
         self.df: Counter[str] = Counter()
         self.documents = 0
         self.open: dict[int, _OpenStory] = {}
-        self.closed_before = 0  # stories below this number are written
+        self.closed: set[int] = set()  # stories already written
+        self.bind_time = stories_table.c.last_update.type._cached_bind_processor(sa.create_engine("sqlite://").dialect)
         self.article_sql, self.article_row = _binder(articles, self.ARTICLE_COLUMNS)
         self.story_sql, self.story_row = _binder(
             stories_table,
@@ -268,6 +269,13 @@ class BulkLoader:
         it = computed.item
         a = it.article
         at = a.published_at or a.first_seen_at
+        if it.story in self.closed:
+            # A copy of a copy of … reached back to a story already written: count it there.
+            self.connection.execute(
+                "UPDATE stories SET article_count = article_count + 1, last_update = max(last_update, ?) WHERE id = ?",
+                (self.bind_time(at), it.story + 1),
+            )
+            return it.story + 1
         story = self.open.get(it.story)
         if story is None:
             story = _OpenStory(
@@ -290,6 +298,7 @@ class BulkLoader:
         story_rows, term_rows = [], []
         for k in done:
             s = self.open.pop(k)
+            self.closed.add(k)
             story_rows.append(
                 self.story_row(
                     {
