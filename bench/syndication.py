@@ -275,7 +275,7 @@ def run(items: list[Item], seed: int) -> Scores:
         started = time.perf_counter()
         for n, item in enumerate(order):
             article = replace(item.article, first_seen_at=T0 + timedelta(seconds=n))
-            if store.upsert_article(article) is UpsertOutcome.DUPLICATE:
+            if store.upsert_article(article).outcome is UpsertOutcome.DUPLICATE:
                 continue
             stored = store.get_article(article.url_hash)
             assert stored is not None

@@ -374,7 +374,7 @@ class Timing:
 
 def ingest_one(store: Store, article: Article) -> None:
     """What Ingestor does with each new article: upsert, then syndication and stories."""
-    if store.upsert_article(article) is UpsertOutcome.DUPLICATE:
+    if store.upsert_article(article).outcome is UpsertOutcome.DUPLICATE:
         return
     stored = store.get_article(article.url_hash)
     assert stored is not None

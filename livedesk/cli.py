@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import os
 import re
@@ -22,9 +23,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from livedesk import export as exporting
+from livedesk import worker
 from livedesk.config import Settings
 from livedesk.models import SourceKind
-from livedesk.pipeline import Ingestor, IngestReport, seconds_until_next_poll, stories
+from livedesk.pipeline import Ingestor, IngestReport, stories
 from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.enrich import claims as claim_ledger
 from livedesk.pipeline.sources import SourceError, parse_opml, write_opml
@@ -163,6 +165,7 @@ def _progress() -> Progress:
 
 
 async def _run_ingest(settings: Settings, targets: list[str] | None) -> IngestReport:
+    """Ingest `targets`, or poll the due sources once (None)."""
     # On PostgreSQL the bus is LISTEN/NOTIFY: web processes elsewhere push what this process stores.
     bus = open_bus(settings.database_url)
     with _store(settings) as store, _progress() as progress:
@@ -172,17 +175,19 @@ async def _run_ingest(settings: Settings, targets: list[str] | None) -> IngestRe
             progress.update(task, advance=1, current=origin[-60:])
 
         try:
+            if targets is None:
+                return await worker.poll_once(store, bus, settings, on_item=advance)
             async with Ingestor(store, settings, on_item=advance, on_stored=announcer(bus)) as ingestor:
-                if targets is not None:
-                    return await ingestor.ingest(targets)
-                return await ingestor.poll(store.due_sources(datetime.now(UTC)))
+                return await ingestor.ingest(targets)
         finally:
             await bus.stop()
 
 
 def _print_report(report: IngestReport) -> None:
-    table = Table("new", "updated", "duplicate", "failed", title="ingest summary")
-    table.add_row(*(str(report.outcomes[k]) for k in ("new", "updated", "duplicate", "failed")))
+    # "resumed": articles an earlier, interrupted run had stored but not yet taken through every stage.
+    columns = ["new", "updated", "duplicate", *(["resumed"] if report.outcomes["resumed"] else []), "failed"]
+    table = Table(*columns, title="ingest summary")
+    table.add_row(*(str(report.outcomes[k]) for k in columns))
     console.print(table)
     if report.failures:
         failures = Table("where", "reason", title="failed", title_style="red")
@@ -214,6 +219,22 @@ def enrich(
 
 
 @app.command()
+def repair(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Run the stages again for every stored article, not only unfinished ones.")
+    ] = False,
+) -> None:
+    """Complete every article an interrupted ingest left midway (syndication, stories, entities, claims); every
+    ingest and poll does this first, this command does only that."""
+    settings = state.settings()
+    with _store(settings) as store:
+        if everything:
+            store.mark_unprocessed()
+    report = asyncio.run(_run_ingest(settings, []))
+    _print_report(report)
+
+
+@app.command()
 def ingest(
     targets: Annotated[list[str], typer.Argument(help="Feed/page URLs, HTML/feed/WARC/OPML files, dirs.")],
 ) -> None:
@@ -236,7 +257,7 @@ def poll(
         if once:
             return
         with _store(settings) as store:
-            wait = seconds_until_next_poll(store.list_sources(), datetime.now(UTC), settings.poll_interval)
+            wait = worker.seconds_until_next_poll(store.list_sources(), datetime.now(UTC), settings.poll_interval)
         console.print(f"next poll in {wait:.0f} s")
         asyncio.run(asyncio.sleep(wait))
 
@@ -429,7 +450,10 @@ def _serve(
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings, poll=poll, before_poll=before_poll), **options)
+        background = (
+            [functools.partial(worker.poll_forever, settings=settings, before_round=before_poll)] if poll else []
+        )
+        uvicorn.run(create_app(settings, background=background), **options)
         return
     # Worker processes build their own app from the environment (no polling: see `serve --workers`).
     os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url

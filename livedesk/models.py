@@ -32,6 +32,7 @@ class Source:
     last_error: str | None = None
     disabled: bool = False
     disabled_reason: str | None = None
+    leased_until: datetime | None = None  # a poller holds it until then
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,8 +19,9 @@ from warcio.warcwriter import WARCWriter
 
 from livedesk.config import Settings
 from livedesk.models import SourceKind
-from livedesk.pipeline import Ingestor, seconds_until_next_poll
+from livedesk.pipeline import Ingestor
 from livedesk.store import Store
+from livedesk.worker import seconds_until_next_poll
 
 SITE = Path(__file__).parent / "data" / "pipeline" / "site"
 
@@ -264,3 +266,31 @@ def test_killed_ingest_leaves_no_extraction_workers(tmp_path: Path) -> None:
     while (alive := {p for p in workers if Path(f"/proc/{p}").exists()}) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not alive
+
+
+async def test_extraction_and_the_chain_run_off_the_event_loop(store: Store) -> None:
+    # The embedded setup serves live pages from the loop that ingests: it must keep turning while a page is
+    # extracted and its article goes through the stages (NER, parsing, writes), not freeze until they end.
+    wakeups = 0
+    at_start: list[int] = []
+    at_end: list[int] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal wakeups
+        while not stop.is_set():
+            await asyncio.sleep(0.001)
+            wakeups += 1
+
+    async def stored(_stored: object, _outcome: object) -> None:
+        at_end.append(wakeups)
+
+    ticking = asyncio.create_task(ticker())
+    async with Ingestor(
+        store, settings(extract_workers=1), on_item=lambda _o: at_start.append(wakeups), on_stored=stored
+    ) as ingestor:
+        await ingestor.ingest([str(SITE / "bridge-reopens.html")])
+    stop.set()
+    await ticking
+    assert len(at_start) == len(at_end) == 1
+    assert at_end[0] > at_start[0], "the event loop was blocked for the whole of extraction and processing"

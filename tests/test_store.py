@@ -202,12 +202,12 @@ def test_updating_an_unknown_source_raises(store: Store) -> None:
 
 def test_upsert_new_then_duplicate_changes_nothing(store: Store) -> None:
     article = make_article()
-    assert store.upsert_article(article) is UpsertOutcome.NEW
+    assert store.upsert_article(article).outcome is UpsertOutcome.NEW
     stored = store.get_article(article.url_hash)
     assert stored is not None and stored.article == article
     assert (stored.syndicated_from, stored.story_id) == (None, None)
 
-    assert store.upsert_article(article) is UpsertOutcome.DUPLICATE
+    assert store.upsert_article(article).outcome is UpsertOutcome.DUPLICATE
     assert store.get_article(article.url_hash) == stored
     assert store.count_articles() == 1
 
@@ -228,7 +228,7 @@ def test_upsert_with_changes_updates_in_place(store: Store, change: dict[str, An
     before = store.get_article(article.url_hash)
 
     later = replace(article, first_seen_at=T0 + timedelta(hours=3), **change)
-    assert store.upsert_article(later) is UpsertOutcome.UPDATED
+    assert store.upsert_article(later).outcome is UpsertOutcome.UPDATED
     after = store.get_article(article.url_hash)
     assert after.id == before.id
     assert after.updated_at > before.updated_at
@@ -240,7 +240,7 @@ def test_missing_date_or_source_does_not_erase_known_ones(store: Store) -> None:
     source, _ = store.add_source("https://news.example/feed.xml")
     article = make_article(source_id=source.id)
     store.upsert_article(article)
-    assert store.upsert_article(replace(article, published_at=None, source_id=None)) is UpsertOutcome.DUPLICATE
+    assert store.upsert_article(replace(article, published_at=None, source_id=None)).outcome is UpsertOutcome.DUPLICATE
     assert store.get_article(article.url_hash).article == article
 
 
@@ -249,10 +249,10 @@ def test_full_text_replaces_a_summary_but_never_the_reverse(store: Store) -> Non
         text="Short summary.", html="<p>Short summary.</p>", content_hash="s" * 64, from_summary=True
     )
     full = make_article()
-    assert store.upsert_article(summary) is UpsertOutcome.NEW
-    assert store.upsert_article(full) is UpsertOutcome.UPDATED
-    assert store.upsert_article(summary) is UpsertOutcome.DUPLICATE
-    assert store.upsert_article(replace(summary, title="Newer feed title")) is UpsertOutcome.DUPLICATE
+    assert store.upsert_article(summary).outcome is UpsertOutcome.NEW
+    assert store.upsert_article(full).outcome is UpsertOutcome.UPDATED
+    assert store.upsert_article(summary).outcome is UpsertOutcome.DUPLICATE
+    assert store.upsert_article(replace(summary, title="Newer feed title")).outcome is UpsertOutcome.DUPLICATE
     stored = store.get_article(full.url_hash).article
     assert (stored.text, stored.from_summary, stored.title) == (full.text, False, full.title)
 
@@ -260,7 +260,7 @@ def test_full_text_replaces_a_summary_but_never_the_reverse(store: Store) -> Non
 def test_summary_changes_update_a_summary(store: Store) -> None:
     summary = make_article(content_hash="s" * 64, from_summary=True)
     store.upsert_article(summary)
-    assert store.upsert_article(replace(summary, content_hash="t" * 64)) is UpsertOutcome.UPDATED
+    assert store.upsert_article(replace(summary, content_hash="t" * 64)).outcome is UpsertOutcome.UPDATED
 
 
 def test_datetimes_round_trip_as_aware_utc(database_url: str) -> None:
@@ -315,7 +315,7 @@ def test_concurrent_upserts_of_one_url_make_one_row(database_url: str, same_cont
     def write(i: int) -> None:
         start.wait()
         try:
-            outcomes.append(stores[i % 2].upsert_article(articles[i]))
+            outcomes.append(stores[i % 2].upsert_article(articles[i]).outcome)
         except BaseException as error:
             errors.append(error)
 
@@ -339,7 +339,7 @@ def test_crash_during_insert_leaves_no_row(store: Store, fail_on: Callable[[str]
     with pytest.raises(RuntimeError, match="simulated crash"):
         store.upsert_article(make_article())
     assert store.count_articles() == 0
-    assert store.upsert_article(make_article()) is UpsertOutcome.NEW
+    assert store.upsert_article(make_article()).outcome is UpsertOutcome.NEW
 
 
 def test_crash_during_update_keeps_the_previous_version(store: Store, fail_on: Callable[[str], None]) -> None:
@@ -350,7 +350,7 @@ def test_crash_during_update_keeps_the_previous_version(store: Store, fail_on: C
     with pytest.raises(RuntimeError, match="simulated crash"):
         store.upsert_article(replace(article, title="Half-written"))
     assert store.get_article(article.url_hash) == before
-    assert store.upsert_article(replace(article, title="Half-written")) is UpsertOutcome.UPDATED
+    assert store.upsert_article(replace(article, title="Half-written")).outcome is UpsertOutcome.UPDATED
 
 
 def test_iterate_count_and_find_by_content(store: Store) -> None:

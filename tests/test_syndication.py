@@ -58,7 +58,7 @@ def make(
 
 
 def ingest(store: Store, article: Article) -> StoredArticle:
-    assert store.upsert_article(article) in (UpsertOutcome.NEW, UpsertOutcome.UPDATED)
+    assert store.upsert_article(article).outcome in (UpsertOutcome.NEW, UpsertOutcome.UPDATED)
     stored = store.get_article(article.url_hash)
     assert stored is not None
     trace(store, stored)

@@ -84,6 +84,7 @@ class SyndicationResult:
 
     article_id: int
     original_id: int  # the article itself when it is the original or stands alone
+    syndicated_from: str | None  # canonical URL of the original the article copies; None for an original
     member_ids: tuple[int, ...]  # the whole group, the article included
     evidence: Evidence | None  # None for an article standing alone
     changed_ids: tuple[int, ...]  # articles whose link was rewritten
@@ -304,6 +305,7 @@ def trace(store: Store, stored: StoredArticle) -> SyndicationResult:
     return SyndicationResult(
         article_id=stored.id,
         original_id=original.id,
+        syndicated_from=None if original.id == stored.id else original.canonical_url,
         member_ids=tuple(m.id for m in group),
         evidence=evidence,
         changed_ids=tuple(link.article_id for link in changed),

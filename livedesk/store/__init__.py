@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -28,7 +28,7 @@ from livedesk.store.syndication import SyndicationStore
 from livedesk.store.views import ViewStore
 from livedesk.store.web import WebStore
 
-__all__ = ["SourceNotFoundError", "Store", "StoredArticle"]
+__all__ = ["SourceNotFoundError", "Store", "StoredArticle", "Upserted"]
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _SOURCE_FIELDS = tuple(f.name for f in fields(Source))
@@ -43,6 +43,15 @@ class StoredArticle:
     updated_at: datetime
     syndicated_from: str | None = None
     story_id: int | None = None
+    processed_at: datetime | None = None  # None while a stage of the chain is still due
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What storing an article did, and the article as now stored."""
+
+    outcome: UpsertOutcome
+    stored: StoredArticle
 
 
 class SourceNotFoundError(LookupError):
@@ -117,16 +126,23 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
 
     def due_sources(self, now: datetime) -> list[Source]:
         """Enabled sources whose next poll time has come (or never polled), the longest waiting first."""
-        query = (
-            sa.select(sources)
-            .where(
-                sa.not_(sources.c.disabled),
-                sa.or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= now),
-            )
-            .order_by(sources.c.next_poll_at.asc().nulls_first(), sources.c.id)
-        )
         with self._read() as connection:
-            return [_source(row) for row in connection.execute(query)]
+            return [_source(row) for row in connection.execute(_due(now))]
+
+    def lease_due_sources(self, now: datetime, *, lease: timedelta, limit: int = 100) -> list[Source]:
+        """Take the due sources nobody holds for `lease`: each is polled by one poller at a time, and comes due again
+        if its poller dies without reporting. The poll's outcome (record_poll_*) releases it."""
+        due = _due(now).where(sa.or_(sources.c.leased_until.is_(None), sources.c.leased_until <= now)).limit(limit)
+        with self._write() as connection:
+            # PostgreSQL: pollers skip each other's rows instead of queueing; SQLite's write lock serialises them.
+            ids = [row.id for row in connection.execute(due.with_for_update(skip_locked=True))]
+            if not ids:
+                return []
+            leased = (
+                sa.update(sources).where(sources.c.id.in_(ids)).values(leased_until=now + lease).returning(*sources.c)
+            )
+            by_id = {row.id: _source(row) for row in connection.execute(leased)}
+        return [by_id[i] for i in ids]
 
     def record_poll_success(
         self,
@@ -148,6 +164,7 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
             title=sa.func.coalesce(title, sources.c.title),
             error_count=0,
             last_error=None,
+            leased_until=None,
         )
 
     def record_poll_failure(
@@ -165,6 +182,7 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
             last_error=error,
             disabled=sa.or_(sources.c.disabled, failures >= disable_after),
             disabled_reason=sa.case((gives_up, reason), else_=sources.c.disabled_reason),
+            leased_until=None,
         )
 
     def enable_source(self, source_id: int) -> None:
@@ -183,20 +201,22 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
 
     # articles
 
-    def upsert_article(self, article: Article) -> UpsertOutcome:
-        """Insert, update or ignore `article`, keyed by its url_hash (see _merge for the rules)."""
+    def upsert_article(self, article: Article) -> Upserted:
+        """Insert, update or ignore `article`, keyed by its url_hash (see _merge for the rules). A new or changed
+        article is due for every later stage again (processed_at cleared)."""
         now = _now()
         insert = (
             self._insert(articles)
             .values(**_article_values(article), updated_at=now)
             .on_conflict_do_nothing(index_elements=[articles.c.url_hash])
-            .returning(articles.c.id)
+            .returning(*articles.c)
         )
         with self._write() as connection:
             # On PostgreSQL a concurrent insert of the same url_hash makes this wait for that
             # transaction, then do nothing: exactly one writer ever sees NEW.
-            if connection.execute(insert).first() is not None:
-                return UpsertOutcome.NEW
+            inserted = connection.execute(insert).first()
+            if inserted is not None:
+                return Upserted(UpsertOutcome.NEW, _stored_article(inserted))
             # The row lock keeps concurrent updaters of the same article in turn (ignored by SQLite,
             # where the write lock already serialises).
             row = connection.execute(
@@ -204,11 +224,36 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
             ).one()
             merged = _merge(_article(row), article)
             if merged is None:
-                return UpsertOutcome.DUPLICATE
-            connection.execute(
-                sa.update(articles).where(articles.c.id == row.id).values(**_article_values(merged), updated_at=now)
+                return Upserted(UpsertOutcome.DUPLICATE, _stored_article(row))
+            update = (
+                sa.update(articles)
+                .where(articles.c.id == row.id)
+                .values(**_article_values(merged), updated_at=now, processed_at=None)
+                .returning(*articles.c)
             )
-            return UpsertOutcome.UPDATED
+            return Upserted(UpsertOutcome.UPDATED, _stored_article(connection.execute(update).one()))
+
+    def mark_processed(self, article_id: int) -> None:
+        """The article went through every stage of the chain."""
+        update = sa.update(articles).where(articles.c.id == article_id).values(processed_at=_now())
+        with self._write() as connection:
+            connection.execute(update)
+
+    def mark_unprocessed(self) -> None:
+        """Every article due for the whole chain again (a backfill after the stages changed)."""
+        with self._write() as connection:
+            connection.execute(sa.update(articles).values(processed_at=None))
+
+    def unprocessed_articles(self, *, after_id: int = 0, limit: int = 500) -> list[StoredArticle]:
+        """Stored articles with a stage still due (an ingest stopped midway), in arrival order from `after_id`."""
+        query = (
+            sa.select(articles)
+            .where(articles.c.processed_at.is_(None), articles.c.id > after_id)
+            .order_by(articles.c.id)
+            .limit(limit)
+        )
+        with self._read() as connection:
+            return [_stored_article(row) for row in connection.execute(query)]
 
     def get_article(self, url_hash: str) -> StoredArticle | None:
         with self._read() as connection:
@@ -268,6 +313,17 @@ def _identity(article: Article) -> tuple[object, ...]:
     return article.content_hash, article.title, article.byline, article.published_at
 
 
+def _due(now: datetime) -> sa.Select[Any]:
+    return (
+        sa.select(sources)
+        .where(
+            sa.not_(sources.c.disabled),
+            sa.or_(sources.c.next_poll_at.is_(None), sources.c.next_poll_at <= now),
+        )
+        .order_by(sources.c.next_poll_at.asc().nulls_first(), sources.c.id)
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -287,6 +343,7 @@ def _stored_article(row: sa.Row[Any]) -> StoredArticle:
         updated_at=row.updated_at,
         syndicated_from=row.syndicated_from,
         story_id=row.story_id,
+        processed_at=row.processed_at,
     )
 
 

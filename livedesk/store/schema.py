@@ -63,6 +63,8 @@ sources = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("disabled_reason", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # A poller holds the source until then: several pollers never poll one source at once.
+    sa.Column("leased_until", UTCDateTime),
 )
 
 articles = sa.Table(
@@ -91,8 +93,16 @@ articles = sa.Table(
     sa.Column("original_id", sa.Integer, index=True),
     sa.Column("syndication_evidence", sa.String(16)),  # what chose the original (attribution, canonical, …)
     sa.Column("story_id", sa.Integer),
+    # Set when the article went through every stage; NULL while a stage is still due (resumed by the next run).
+    sa.Column("processed_at", UTCDateTime),
     # Feed links are looked up by the URL they were fetched at; a hash index has no key-size limit in PostgreSQL.
     sa.Index("ix_articles_url", "url", postgresql_using="hash"),
     # Copies declaring another page canonical are found when that page arrives.
     sa.Index("ix_articles_canonical_url", "canonical_url", postgresql_using="hash"),
+    sa.Index(
+        "ix_articles_unprocessed",
+        "id",
+        sqlite_where=sa.text("processed_at IS NULL"),
+        postgresql_where=sa.text("processed_at IS NULL"),
+    ),
 )

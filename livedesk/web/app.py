@@ -1,7 +1,8 @@
 """The ASGI app: pages, SSE, feeds, the JSON API (OpenAPI at /openapi.json), view beacons, static files.
 
-`create_app(settings)` builds it; its lifespan opens the store, the bus and the view counter (and, in the
-embedded setup, the poll loop), and puts them on `app.state`.
+`create_app(settings)` builds it; its lifespan opens the store, the bus and the view counter, puts them on
+`app.state`, and runs the given background tasks beside the server (in the embedded setup, the poll loop: the web
+package itself never imports the pipeline).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -22,11 +23,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livedesk.config import Settings
-from livedesk.publish import open_bus
+from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.web import api, feeds, pages, views
 from livedesk.web.live import LiveItems
-from livedesk.web.poller import poll_forever
 from livedesk.web.render import environment
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(
-    settings: Settings | None = None, *, poll: bool = False, before_poll: Callable[[], None] | None = None
-) -> FastAPI:
-    """The web app on `settings.database_url`; with `poll`, it also polls due sources (embedded setup)."""
+# Work that runs as long as the server does, given the app's store and bus (e.g. the embedded poll loop).
+BackgroundTask = Callable[[Store, Bus], Awaitable[None]]
+
+
+def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
+    """The web app on `settings.database_url`, running `background` tasks while it serves."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -78,17 +80,17 @@ def create_app(
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
-        poller = asyncio.create_task(poll_forever(store, bus, settings, before_round=before_poll)) if poll else None
+        tasks = [asyncio.create_task(task(store, bus)) for task in background]
         # What is alive now (modules, templates, the NLP models) lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall every open stream for their whole duration.
         gc.freeze()
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await poller
+                    await task
             await counter.stop()
             await bus.stop()
             store.close()
