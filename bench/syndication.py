@@ -47,11 +47,12 @@ sys.path.insert(0, str(REPO))
 
 from livedesk.demo import DemoSite  # noqa: E402
 from livedesk.models import Article, Page, UpsertOutcome  # noqa: E402
-from livedesk.pipeline.extract import canonicalize_url, content_hash, extract, registrable_domain, url_hash  # noqa: E402
+from livedesk.pipeline.extract import content_hash, extract  # noqa: E402
 from livedesk.pipeline.syndication import index_keys, shingle_sequence, trace  # noqa: E402
 from livedesk.store import Store  # noqa: E402
 from livedesk.store.schema import articles  # noqa: E402
 from livedesk.store.syndication import syndication_bands  # noqa: E402
+from livedesk.urls import canonicalize_url, registrable_domain, url_hash  # noqa: E402
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FURNITURE = [

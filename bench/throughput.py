@@ -41,11 +41,12 @@ sys.path.insert(0, str(REPO))
 
 from livedesk.models import Article, UpsertOutcome  # noqa: E402
 from livedesk.pipeline import stories, syndication  # noqa: E402
-from livedesk.pipeline.extract import canonicalize_url, content_hash, url_hash  # noqa: E402
+from livedesk.pipeline.extract import content_hash  # noqa: E402
 from livedesk.store import Store  # noqa: E402
 from livedesk.store.schema import articles  # noqa: E402
 from livedesk.store.stories import DOCUMENT_COUNT, story_terms  # noqa: E402
 from livedesk.store.stories import stories as stories_table  # noqa: E402
+from livedesk.urls import canonicalize_url, url_hash  # noqa: E402
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PER_DAY = 2_000

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from livedesk.pipeline.furniture import attribution, clean_byline, clean_text, registrable_domain
+from livedesk.pipeline.furniture import attribution, clean_byline, clean_text
+from livedesk.urls import registrable_domain
 
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed" / "live-updates-page.txt"
 

@@ -124,7 +124,7 @@ def test_after_kills_midway_and_a_rerun_the_store_equals_a_clean_runs(backend: s
         expected = _export(clean)
     with temporary_database(backend, killed_dir) as killed:
         stored_after_kill = []
-        for delay in (4.0, 5.5, 7.0, 8.5, 10.0):
+        for delay in (4.0, 6.5, 9.0):
             process_ = _livedesk(killed, "ingest", str(pages))
             time.sleep(delay)
             process_.send_signal(signal.SIGKILL)

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from livedesk.models import Article, UpsertOutcome
-from livedesk.pipeline.extract import canonicalize_url, content_hash, url_hash
+from livedesk.pipeline.extract import content_hash
 from livedesk.pipeline.syndication import (
     Evidence,
     choose_original,
@@ -21,6 +21,7 @@ from livedesk.pipeline.syndication import (
 )
 from livedesk.store import Store, StoredArticle
 from livedesk.store.syndication import SyndicationMember, syndication_bands
+from livedesk.urls import canonicalize_url, url_hash
 
 DATA = Path(__file__).parent / "data" / "syndication"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -12,30 +12,27 @@ import re
 from datetime import UTC, date, datetime, time
 from functools import cache
 from html import escape
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import htmldate
 import lxml.html
 import nh3
 import trafilatura
-from courlan import normalize_url
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 from trafilatura.utils import detect_encoding, load_html
 
 from livedesk.models import Article, FeedEntry, Page
-from livedesk.pipeline.furniture import clean_byline, clean_text, registrable_domain
+from livedesk.pipeline.furniture import clean_byline, clean_text
+from livedesk.urls import canonicalize_url, registrable_domain, url_hash
 
 __all__ = [
     "ExtractError",
     "article_from_entry",
-    "canonicalize_url",
     "content_hash",
     "extract",
     "extract_with_removed",
-    "registrable_domain",
-    "url_hash",
 ]
 
 
@@ -43,21 +40,7 @@ class ExtractError(Exception):
     """The page holds no article text; str() is one line naming the page."""
 
 
-# -- URLs and hashes --------------------------------------------------------------------------------------------
-
-
-def canonicalize_url(url: str) -> str:
-    """Lower-cased host, default port and tracking parameters (utm_*, fbclid, gclid, …) removed, no fragment."""
-    try:
-        normalized = normalize_url(url.strip())
-    except ValueError:
-        normalized = url.strip()
-    parts = urlsplit(normalized)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
-
-
-def url_hash(canonical_url: str) -> str:
-    return hashlib.sha256(canonical_url.encode()).hexdigest()
+# -- hashes ---------------------------------------------------------------------------------------------------
 
 
 def content_hash(text: str) -> str:

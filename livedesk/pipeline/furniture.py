@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import tld
+from livedesk.urls import registrable_domain
 
 
 @dataclass(frozen=True)
@@ -208,22 +208,6 @@ class CleanedText:
     text: str  # paragraphs split by "\n\n"
     attributed_to: str | None  # registrable domain or lower-cased name of the outlet the page credits
     removed: tuple[str, ...]  # the furniture lines taken out, then the attribution lines
-
-
-def registrable_domain(url_or_host: str) -> str:
-    """'https://www.bbc.co.uk/x' -> 'bbc.co.uk'; hosts without a public suffix (localhost, IPs) stay as they are."""
-    value = url_or_host.strip().lower()
-    domain = tld.get_fld(value, fix_protocol=True, fail_silently=True)
-    if domain:
-        return domain
-    host = value.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
-    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    labels = host.split(".")
-    if len(labels) < 3 or all(label.isdigit() for label in labels):
-        return host
-    # A suffix the public list does not know (reserved names such as .example or .test, intranets): assume a
-    # one-label suffix, as most are, so "www.wire.example" and "wire.example" are the same outlet.
-    return ".".join(labels[-2:])
 
 
 def clean_text(text: str) -> CleanedText:

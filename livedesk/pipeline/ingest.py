@@ -23,7 +23,7 @@ from typing import TypeVar
 from livedesk.config import Settings
 from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
 from livedesk.pipeline import extract_worker
-from livedesk.pipeline.extract import ExtractError, article_from_entry, canonicalize_url, extract, url_hash
+from livedesk.pipeline.extract import ExtractError, article_from_entry, extract
 from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
 from livedesk.pipeline.process import Processed, process, resume
 from livedesk.pipeline.sources import (
@@ -36,6 +36,7 @@ from livedesk.pipeline.sources import (
     read_path,
 )
 from livedesk.store import Store, StoredArticle
+from livedesk.urls import canonicalize_url, url_hash
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")

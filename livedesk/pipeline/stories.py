@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 
 from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
 from livedesk.pipeline.enrich.entities import name_key
-from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
 from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
+from livedesk.urls import canonicalize_url, url_hash
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
 

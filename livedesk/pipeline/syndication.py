@@ -23,9 +23,9 @@ from functools import cache
 import numpy as np
 from datasketch import MinHash
 
-from livedesk.pipeline.extract import canonicalize_url, registrable_domain
 from livedesk.store import Store, StoredArticle
 from livedesk.store.syndication import Link, SyndicationMember, SyndicationSession
+from livedesk.urls import canonicalize_url, outlet
 
 __all__ = [
     "Evidence",
@@ -36,7 +36,6 @@ __all__ = [
     "containment",
     "group_of",
     "index_keys",
-    "outlet",
     "shingle_sequence",
     "shingles",
     "signature",
@@ -110,11 +109,6 @@ class SyndicationGroup:
 
 
 # -- pure transforms --------------------------------------------------------------------------------------------
-
-
-def outlet(domain_or_url: str) -> str:
-    """The outlet a domain or URL belongs to: 'https://www.cnn.com/x' and 'cnn.com' are both 'cnn.com'."""
-    return registrable_domain(domain_or_url).removeprefix("www.")
 
 
 def shingle_sequence(text: str) -> list[int]:

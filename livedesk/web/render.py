@@ -17,10 +17,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from livedesk.pipeline.syndication import SyndicationGroup, outlet
+from livedesk.pipeline.syndication import SyndicationGroup
 from livedesk.store import Store
 from livedesk.store.syndication import SyndicationMember
 from livedesk.store.web import MARK_END, MARK_START, StreamItem
+from livedesk.urls import outlet
 from livedesk.web.views import format_views
 
 EXCERPT_SENTENCES = 3

@@ -1,0 +1,46 @@
+"""URL identity: canonical form, the hash articles are keyed by, and the outlet a URL or host belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
+
+import tld
+from courlan import normalize_url
+
+__all__ = ["canonicalize_url", "outlet", "registrable_domain", "url_hash"]
+
+
+def canonicalize_url(url: str) -> str:
+    """Lower-cased host, default port and tracking parameters (utm_*, fbclid, gclid, …) removed, no fragment."""
+    try:
+        normalized = normalize_url(url.strip())
+    except ValueError:
+        normalized = url.strip()
+    parts = urlsplit(normalized)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
+
+
+def url_hash(canonical_url: str) -> str:
+    return hashlib.sha256(canonical_url.encode()).hexdigest()
+
+
+def registrable_domain(url_or_host: str) -> str:
+    """'https://www.bbc.co.uk/x' -> 'bbc.co.uk'; hosts without a public suffix (localhost, IPs) stay as they are."""
+    value = url_or_host.strip().lower()
+    domain = tld.get_fld(value, fix_protocol=True, fail_silently=True)
+    if domain:
+        return domain
+    host = value.split("://", 1)[-1].split("/", 1)[0].split("@")[-1]
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    labels = host.split(".")
+    if len(labels) < 3 or all(label.isdigit() for label in labels):
+        return host
+    # A suffix the public list does not know (reserved names such as .example or .test, intranets): assume a
+    # one-label suffix, as most are, so "www.wire.example" and "wire.example" are the same outlet.
+    return ".".join(labels[-2:])
+
+
+def outlet(domain_or_url: str) -> str:
+    """The outlet a domain or URL belongs to: 'https://www.cnn.com/x' and 'cnn.com' are both 'cnn.com'."""
+    return registrable_domain(domain_or_url).removeprefix("www.")
