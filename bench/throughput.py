@@ -39,7 +39,7 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from livedesk.models import Article, UpsertOutcome  # noqa: E402
+from livedesk.models import Article, Evidence, UpsertOutcome  # noqa: E402
 from livedesk.pipeline import stories, syndication  # noqa: E402
 from livedesk.pipeline.extract import content_hash  # noqa: E402
 from livedesk.store import Store  # noqa: E402
@@ -255,7 +255,7 @@ class BulkLoader:
                         "updated_at": a.first_seen_at,
                         "syndicated_from": it.original_url,
                         "original_id": original,
-                        "syndication_evidence": None if original is None else syndication.Evidence.ATTRIBUTION.value,
+                        "syndication_evidence": None if original is None else Evidence.ATTRIBUTION.value,
                         "story_id": story,
                     }
                 )

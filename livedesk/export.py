@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from livedesk.store import StoredArticle
+from livedesk.models import StoredArticle
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityRef
 

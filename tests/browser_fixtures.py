@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 import pytest
 from fastapi import FastAPI
 
+from livedesk.models import StoredArticle
 from livedesk.publish import Update
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from tests.web_fixtures import running_app, served
 
 CHROMIUM = Path("/usr/bin/chromium")

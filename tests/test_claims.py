@@ -11,6 +11,7 @@ import pytest
 from spacy.language import Language
 
 from livedesk import export as exporting
+from livedesk.models import StoredArticle
 from livedesk.pipeline import stories
 from livedesk.pipeline.enrich.claims import (
     Claim,
@@ -21,7 +22,7 @@ from livedesk.pipeline.enrich.claims import (
     set_claim_status,
 )
 from livedesk.pipeline.enrich.nlp import load_pipeline
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.claims import ClaimNotFoundError
 from tests.test_cli import livedesk
 from tests.web_fixtures import NOW, Desk, one_story, put

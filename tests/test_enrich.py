@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from livedesk.export import article_record
+from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import enrich, enrich_many, entity_names, find_mentions
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.web import TopicQuery
 from tests.web_fixtures import NOW, Desk, one_story, put
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import enrich
 from livedesk.pipeline.enrich.entities import (
     Mention,
@@ -18,7 +19,7 @@ from livedesk.pipeline.enrich.entities import (
     resolve,
 )
 from livedesk.pipeline.enrich.nlp import ModelMissingError, load_pipeline, resolve_model
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.entities import KnownEntity
 from tests.web_fixtures import one_story, put
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from livedesk.models import Article
+from livedesk.models import Article, StoredArticle
 from livedesk.pipeline import enrich, stories
 from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.schema import articles
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

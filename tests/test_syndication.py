@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from livedesk.models import Article, UpsertOutcome
+from livedesk.models import Article, StoredArticle, SyndicationMember, UpsertOutcome
 from livedesk.pipeline.extract import content_hash
 from livedesk.pipeline.syndication import (
     Evidence,
@@ -19,8 +19,8 @@ from livedesk.pipeline.syndication import (
     shingles,
     trace,
 )
-from livedesk.store import Store, StoredArticle
-from livedesk.store.syndication import SyndicationMember, syndication_bands
+from livedesk.store import Store
+from livedesk.store.syndication import syndication_bands
 from livedesk.urls import canonicalize_url, url_hash
 
 DATA = Path(__file__).parent / "data" / "syndication"

@@ -18,9 +18,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from livedesk.config import Settings
-from livedesk.models import Article
+from livedesk.models import Article, StoredArticle
 from livedesk.pipeline import stories, syndication
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.web.app import create_app
 
 DATA = Path(__file__).parent / "data" / "web"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from livedesk.config import Settings
-from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, UpsertOutcome
+from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, StoredArticle, UpsertOutcome
 from livedesk.pipeline import extract_worker
 from livedesk.pipeline.extract import ExtractError, article_from_entry, extract
 from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
@@ -35,7 +35,7 @@ from livedesk.pipeline.sources import (
     parse_opml,
     read_path,
 )
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.urls import canonicalize_url, url_hash
 
 logger = logging.getLogger(__name__)

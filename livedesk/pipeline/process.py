@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from livedesk.models import Article, UpsertOutcome
+from livedesk.models import Article, StoredArticle, SyndicationResult, UpsertOutcome
 from livedesk.pipeline import enrich, stories, syndication
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Processed:
 
     outcome: UpsertOutcome
     stored: StoredArticle  # as it stands after the last stage (with syndicated_from and story_id)
-    syndication: syndication.SyndicationResult | None = None  # None when nothing had to run
+    syndication: SyndicationResult | None = None  # None when nothing had to run
     enriched: enrich.EnrichResult | None = None
 
     @property

@@ -17,14 +17,14 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from functools import cache
 
 import numpy as np
 from datasketch import MinHash
 
-from livedesk.store import Store, StoredArticle
-from livedesk.store.syndication import Link, SyndicationMember, SyndicationSession
+from livedesk.models import Evidence, StoredArticle, SyndicationGroup, SyndicationMember, SyndicationResult
+from livedesk.store import Store
+from livedesk.store.syndication import Link, SyndicationSession
 from livedesk.urls import canonicalize_url, outlet
 
 __all__ = [
@@ -66,46 +66,6 @@ MAX_CANDIDATES = 32
 _MINHASH_SEED = 1
 _MINHASH_SCHEME = "affine32"  # datasketch ≥ 2 wants it explicit; index keys depend on it
 _WORD = re.compile(r"\w+")
-
-
-class Evidence(StrEnum):
-    """What chose a group's original, strongest first."""
-
-    ATTRIBUTION = "attribution"  # the copies credit the original's outlet ("Source: …")
-    CANONICAL = "canonical"  # a copy's <link rel=canonical> points at the original
-    PUBLISHED = "published"  # the earliest publication time
-    FIRST_SEEN = "first_seen"  # the earliest arrival here
-
-
-@dataclass(frozen=True)
-class SyndicationResult:
-    """What `trace` decided for one article."""
-
-    article_id: int
-    original_id: int  # the article itself when it is the original or stands alone
-    syndicated_from: str | None  # canonical URL of the original the article copies; None for an original
-    member_ids: tuple[int, ...]  # the whole group, the article included
-    evidence: Evidence | None  # None for an article standing alone
-    changed_ids: tuple[int, ...]  # articles whose link was rewritten
-
-
-@dataclass(frozen=True)
-class SyndicationGroup:
-    original: SyndicationMember
-    copies: tuple[SyndicationMember, ...]  # by first seen
-    evidence: Evidence | None
-
-    @property
-    def members(self) -> tuple[SyndicationMember, ...]:
-        return (self.original, *self.copies)
-
-    @property
-    def credit_line(self) -> str:
-        """ "first reported by X, also carried by Y, Z" (each outlet named once)."""
-        first = outlet(self.original.site)
-        others = list(dict.fromkeys(outlet(c.site) for c in self.copies if outlet(c.site) != first))
-        line = f"first reported by {first}"
-        return f"{line}, also carried by {', '.join(others)}" if others else line
 
 
 # -- pure transforms --------------------------------------------------------------------------------------------

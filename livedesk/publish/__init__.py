@@ -25,8 +25,7 @@ from livedesk.publish.update import Update
 from livedesk.store.engine import make_url
 
 if TYPE_CHECKING:
-    from livedesk.models import UpsertOutcome
-    from livedesk.store import StoredArticle
+    from livedesk.models import StoredArticle, UpsertOutcome
 
 __all__ = [
     "CHANNEL",

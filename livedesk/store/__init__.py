@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from livedesk.models import Article, Source, SourceKind, UpsertOutcome
+from livedesk.models import Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
 from livedesk.store import engine as engines
 from livedesk.store.claims import ClaimStore
 from livedesk.store.entities import EntityStore
@@ -28,30 +28,10 @@ from livedesk.store.syndication import SyndicationStore
 from livedesk.store.views import ViewStore
 from livedesk.store.web import WebStore
 
-__all__ = ["SourceNotFoundError", "Store", "StoredArticle", "Upserted"]
+__all__ = ["SourceNotFoundError", "Store"]
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 _SOURCE_FIELDS = tuple(f.name for f in fields(Source))
-
-
-@dataclass(frozen=True)
-class StoredArticle:
-    """An article as the database holds it, with what later stages added."""
-
-    id: int
-    article: Article
-    updated_at: datetime
-    syndicated_from: str | None = None
-    story_id: int | None = None
-    processed_at: datetime | None = None  # None while a stage of the chain is still due
-
-
-@dataclass(frozen=True)
-class Upserted:
-    """What storing an article did, and the article as now stored."""
-
-    outcome: UpsertOutcome
-    stored: StoredArticle
 
 
 class SourceNotFoundError(LookupError):

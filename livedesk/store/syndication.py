@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from livedesk.models import SyndicationMember
 from livedesk.store.schema import articles, metadata
 
 syndication_bands = sa.Table(
@@ -36,27 +36,6 @@ syndication_bands = sa.Table(
 
 # Any constant shared by every livedesk process: syndication decisions are taken one at a time.
 _PG_SYNDICATION_LOCK = 0x5E1D1CA7
-
-
-@dataclass(frozen=True)
-class SyndicationMember:
-    """What choosing an original needs to know about one article, and its current link."""
-
-    id: int
-    url: str
-    canonical_url: str
-    site: str
-    attributed_to: str | None
-    published_at: datetime | None
-    first_seen_at: datetime
-    original_id: int | None = None
-    syndicated_from: str | None = None
-    evidence: str | None = None
-
-    @property
-    def root_id(self) -> int:
-        """Id of the original of this article's group (its own id for an original or a lone article)."""
-        return self.id if self.original_id is None else self.original_id
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from livedesk.models import SyndicationMember
 from livedesk.store.entities import EntityFilter, entity_predicate
 from livedesk.store.schema import UTCDateTime, articles, metadata
-from livedesk.store.syndication import _MEMBER_COLUMNS, SyndicationMember
+from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
 # Enough of the text for a three-sentence excerpt, without reading whole articles for a page of 20.

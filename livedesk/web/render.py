@@ -17,9 +17,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from livedesk.pipeline.syndication import SyndicationGroup
+from livedesk.models import SyndicationGroup, SyndicationMember
 from livedesk.store import Store
-from livedesk.store.syndication import SyndicationMember
 from livedesk.store.web import MARK_END, MARK_START, StreamItem
 from livedesk.urls import outlet
 from livedesk.web.views import format_views

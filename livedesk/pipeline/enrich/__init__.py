@@ -12,10 +12,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import claims
 from livedesk.pipeline.enrich.entities import Mention, mentions, ner_text, resolve
 from livedesk.pipeline.enrich.nlp import load_pipeline
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 
 __all__ = ["EnrichResult", "Mention", "enrich", "enrich_many", "entity_names", "find_mentions"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another

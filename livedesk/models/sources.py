@@ -1,7 +1,4 @@
-"""Plain dataclasses passed between pipeline stages.
-
-Stages never share mutable state: each takes one of these and returns another.
-"""
+"""Sources and the raw material they give: feeds and their entries, pages."""
 
 from __future__ import annotations
 
@@ -71,30 +68,3 @@ class Page:
     charset: str | None = None  # from the HTTP header, if any
     entry: FeedEntry | None = None  # hints from the feed that pointed at this page
     source_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Article:
-    """One extracted article, as stored."""
-
-    url: str
-    canonical_url: str
-    url_hash: str  # sha256 of canonical_url: the idempotency key
-    site: str  # registrable domain that served this copy
-    title: str
-    text: str  # clean main text, paragraphs split by "\n\n"
-    html: str  # sanitised main-content HTML for display
-    content_hash: str  # sha256 of the normalised text
-    first_seen_at: datetime
-    byline: str | None = None
-    published_at: datetime | None = None
-    language: str | None = None
-    attributed_to: str | None = None  # outlet named by an attribution line ("Sumber: www.cnn.com")
-    from_summary: bool = False  # text came from a feed summary because the page could not be read
-    source_id: int | None = None
-
-
-class UpsertOutcome(StrEnum):
-    NEW = "new"
-    UPDATED = "updated"
-    DUPLICATE = "duplicate"  # same canonical URL and same content: nothing changed

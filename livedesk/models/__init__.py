@@ -1,0 +1,24 @@
+"""Value types passed between the stages, the store, the desk and the web: plain frozen dataclasses and enums.
+
+Nothing here does I/O; every other package may import these, and they import nothing of livedesk but `urls`.
+"""
+
+from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
+from livedesk.models.sources import Feed, FeedEntry, Page, Source, SourceKind
+from livedesk.models.syndication import Evidence, SyndicationGroup, SyndicationMember, SyndicationResult
+
+__all__ = [
+    "Article",
+    "Evidence",
+    "Feed",
+    "FeedEntry",
+    "Page",
+    "Source",
+    "SourceKind",
+    "StoredArticle",
+    "SyndicationGroup",
+    "SyndicationMember",
+    "SyndicationResult",
+    "UpsertOutcome",
+    "Upserted",
+]
