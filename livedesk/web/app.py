@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
 
@@ -64,7 +64,7 @@ class SecurityHeaders:
 
 
 # Work that runs as long as the server does, given the app's store and bus (e.g. the embedded poll loop).
-BackgroundTask = Callable[[Store, Bus], Awaitable[None]]
+BackgroundTask = Callable[[Store, Bus], Coroutine[object, object, None]]
 
 
 def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
-        tasks = [asyncio.create_task(task(store, bus)) for task in background]
+        tasks: list[asyncio.Task[None]] = [asyncio.create_task(task(store, bus)) for task in background]
         # What is alive now (modules, templates, the NLP models) lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall every open stream for their whole duration.
         gc.freeze()
