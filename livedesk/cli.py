@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -249,17 +248,27 @@ def ingest(
 def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll the due sources once and exit.")] = False,
 ) -> None:
-    """Poll due sources (forever, or once)."""
+    """Poll due sources (forever, or once). Several pollers may run against one database: each source is leased
+    to one of them at a time."""
     settings = state.settings()
-    while True:
-        report = asyncio.run(_run_ingest(settings, None))
-        _print_report(report)
-        if once:
-            return
-        with _store(settings) as store:
-            wait = worker.seconds_until_next_poll(store.list_sources(), datetime.now(UTC), settings.poll_interval)
-        console.print(f"next poll in {wait:.0f} s")
-        asyncio.run(asyncio.sleep(wait))
+    if once:
+        _print_report(asyncio.run(_run_ingest(settings, None)))
+        return
+    asyncio.run(_poll_forever(settings))
+
+
+async def _poll_forever(settings: Settings) -> None:
+    bus = open_bus(settings.database_url)
+    with _store(settings) as store:
+        try:
+            await worker.poll_forever(store, bus, settings, on_round=_print_round)
+        finally:
+            await bus.stop()
+
+
+def _print_round(report: IngestReport, wait: float) -> None:
+    _print_report(report)
+    console.print(f"next poll in {wait:.0f} s")
 
 
 # -- export ----------------------------------------------------------------------------------------------

@@ -40,20 +40,29 @@ async def poll_once(
 
 
 async def poll_forever(
-    store: Store, bus: Bus | None, settings: Settings, *, before_round: Callable[[], None] | None = None
+    store: Store,
+    bus: Bus | None,
+    settings: Settings,
+    *,
+    before_round: Callable[[], None] | None = None,
+    on_round: Callable[[IngestReport, float], None] | None = None,
 ) -> None:
-    """Poll until cancelled. `before_round` runs before each round (the demo releases more articles there)."""
+    """Poll until cancelled. `before_round` runs before each round (the demo releases more articles there);
+    `on_round` gets each round's report and the seconds until the next."""
     while True:
         if before_round is not None:
             before_round()
+        report = None
         try:
             report = await poll_once(store, bus, settings)
             logger.info("poll: %s", dict(report.outcomes))
         except Exception:  # one bad round must not stop the desk; the next one retries
             logger.exception("poll round failed")
         sources = await asyncio.to_thread(store.list_sources)
-        wait = seconds_until_next_poll(sources, datetime.now(UTC), settings.poll_interval)
-        await asyncio.sleep(max(wait, MIN_PAUSE))
+        wait = max(seconds_until_next_poll(sources, datetime.now(UTC), settings.poll_interval), MIN_PAUSE)
+        if on_round is not None and report is not None:
+            on_round(report, wait)
+        await asyncio.sleep(wait)
 
 
 def seconds_until_next_poll(sources: Iterable[Source], now: datetime, default: float) -> float:
