@@ -66,7 +66,7 @@ DbOption = Annotated[
     typer.Option(
         "--db",
         help="Database file or SQLAlchemy URL, before or after the command"
-        " [env: LIVEDESK_DATABASE_URL; default ./livedesk.db].",
+        " (env LIVEDESK_DATABASE_URL; default ./livedesk.db).",
         show_default=False,
     ),
 ]
@@ -427,6 +427,7 @@ def demo(
             # Every demo feed is polled now, on a re-run too (its conditional requests then store nothing twice).
             for url in server.feed_urls:
                 source, _created = desk_sources.add_source(store, url)
+                assert source.id is not None  # a stored source
                 desk_sources.enable_source(store, source.id)
         report = asyncio.run(_run_ingest(settings, None))
         _print_report(report)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -179,3 +181,26 @@ def test_topics_refuse_a_taken_slug_and_empty_queries(store: Store) -> None:
     with pytest.raises(ValueError, match="keywords, sources or stories"):
         desk_topics.create_topic(store, "empty", "Empty")
     assert [t.slug for t in desk_topics.list_topics(store)] == ["harbour"]
+
+
+def test_story_changes_travel_between_processes_and_older_updates_still_parse() -> None:
+    changed = Update.story_changed(7)
+    assert Update.from_json(changed.to_json()) == changed
+    assert Update.from_json('{"article_id":3,"story_id":7}') == Update(article_id=3, story_id=7)
+    with pytest.raises(ValueError):
+        Update.from_json('{"article_id":3,"story_id":7,"kind":"reload-everything"}')
+
+
+def test_the_desk_imports_neither_the_web_app_nor_the_command_line() -> None:
+    modules = ", ".join(
+        f"livedesk.desk.{name}" for name in ("claims", "database", "export", "sources", "stories", "topics")
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys, {modules}; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout.split()
+    assert "livedesk.desk.stories" in loaded
+    assert [m for m in loaded if m.startswith(("livedesk.web", "livedesk.cli"))] == []

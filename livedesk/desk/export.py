@@ -49,6 +49,7 @@ STORY_FIELDS = ("id", "title", "summary", "first_seen", "last_update", "article_
 
 def export_lines(store: Store, what: Records, format: Format) -> Iterator[str]:
     """The lines of the export of every `what` in `format`."""
+    fields: tuple[str, ...]
     if what is Records.STORIES:
         records = (story_record(store, s) for s in store.list_stories())
         fields = STORY_FIELDS
