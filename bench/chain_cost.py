@@ -107,10 +107,13 @@ def main() -> None:
                 outcomes = asyncio.run(ingest(store, folder))
             stored = store.count_articles()
             extracted = [s.article for s in store.iter_articles()]
-        with database(args.db, Path(tmp) / "pages") as url, Store.open(url) as store:
-            with counting(store._engine) as baseline:
-                for article in extracted:
-                    store.upsert_article(article)
+        with (
+            database(args.db, Path(tmp) / "pages") as url,
+            Store.open(url) as store,
+            counting(store._engine) as baseline,
+        ):
+            for article in extracted:
+                store.upsert_article(article)
     table = Table("per stored article", "statements", "transactions", "connection checkouts")
     for name, counts in ((f"whole chain ({args.db})", chain), ("upsert only (baseline)", baseline)):
         table.add_row(name, *(f"{counts[k] / stored:.1f}" for k in ("statements", "transactions", "checkouts")))

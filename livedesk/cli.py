@@ -1,19 +1,18 @@
-"""Typer commands only: parse options, call the pipeline or the store, print."""
+"""Typer commands only: parse options, call the desk's operations (or the pipeline), print."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import itertools
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import click
 import typer
@@ -21,19 +20,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from livedesk import export as exporting
 from livedesk import worker
 from livedesk.config import Settings
+from livedesk.desk import claims as desk_claims
+from livedesk.desk import export as exporting
+from livedesk.desk import sources as desk_sources
+from livedesk.desk import stories as desk_stories
+from livedesk.desk import topics as desk_topics
+from livedesk.desk.database import init_database
 from livedesk.models import SourceKind
-from livedesk.pipeline import Ingestor, IngestReport, stories
+from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
-from livedesk.pipeline.enrich import claims as claim_ledger
-from livedesk.pipeline.sources import SourceError, parse_opml, write_opml
-from livedesk.publish import announcer, open_bus
+from livedesk.pipeline.sources import SourceError, write_opml
+from livedesk.publish import Bus, announcer, open_bus
 from livedesk.store import Store
-from livedesk.store.claims import ClaimNotFoundError
-from livedesk.store.stories import Story
-from livedesk.store.web import TopicQuery
 
 app = typer.Typer(help="livedesk: a self-hosted live-updates news desk.", pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Manage the sources livedesk polls.")
@@ -61,16 +61,50 @@ class _State:
 state = _State()
 
 
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database file or SQLAlchemy URL, before or after the command"
+        " (env LIVEDESK_DATABASE_URL; default ./livedesk.db).",
+        show_default=False,
+    ),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
 @app.callback()
-def _global(
-    db: Annotated[
-        str | None,
-        typer.Option(help="Database file or SQLAlchemy URL [env: LIVEDESK_DATABASE_URL; default ./livedesk.db]."),
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-) -> None:
+def _global(db: DbOption = None, debug: DebugOption = False) -> None:
     state.db = db
     state.debug = debug
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_T = TypeVar("_T")
+
+
+def command(group: typer.Typer, name: str | None = None) -> Callable[[_F], _F]:
+    """Register a command of `group` that also takes the global --db and --debug after its own arguments
+    (`livedesk sources list --db x.db`): they are added to its signature, which is what Typer reads."""
+
+    def register(func: _F) -> _F:
+        @functools.wraps(func)
+        def run(*args: Any, db: str | None = None, debug: bool = False, **kwargs: Any) -> Any:
+            if db is not None:
+                state.db = db
+            state.debug = state.debug or debug
+            return func(*args, **kwargs)
+
+        signature = inspect.signature(func, eval_str=True)
+        extra = [
+            inspect.Parameter("db", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=DbOption),
+            inspect.Parameter("debug", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=DebugOption),
+        ]
+        run.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])  # type: ignore[attr-defined]
+        group.command(name)(run)
+        return func
+
+    return register
 
 
 @contextmanager
@@ -82,32 +116,65 @@ def _store(settings: Settings | None = None) -> Iterator[Store]:
         store.close()
 
 
+def _announced(operation: Callable[[Store, Bus], Awaitable[_T]]) -> _T:
+    """Run a desk operation that announces its changes: on PostgreSQL (LISTEN/NOTIFY) web processes elsewhere
+    refresh the pages concerned."""
+    settings = state.settings()
+
+    async def run() -> _T:
+        bus = open_bus(settings.database_url)
+        try:
+            with _store(settings) as store:
+                return await operation(store, bus)
+        finally:
+            await bus.stop()
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The desk's refusals (unknown ids, invalid requests) as one-line command errors."""
+    try:
+        yield
+    except desk_stories.StoryNotFoundError as err:
+        raise click.ClickException(f"no story {err}") from err
+    except desk_claims.ClaimNotFoundError as err:
+        raise click.ClickException(f"no claim {err}") from err
+    except desk_sources.SourceNotFoundError as err:
+        raise click.ClickException(f"no source {err}") from err
+    except desk_topics.TopicExistsError as err:
+        raise click.ClickException(f"topic page {str(err)!r} exists already") from err
+    except ValueError as err:
+        raise click.ClickException(str(err)) from err
+
+
 # -- init and sources ------------------------------------------------------------------------------------
 
 
-@app.command()
+@command(app)
 def init() -> None:
-    """Create the database (or bring its schema up to date)."""
+    """Create the database (on PostgreSQL too, if the server allows) or bring its schema up to date."""
     settings = state.settings()
-    with _store(settings) as store:
-        console.print(f"database ready ({store.dialect}): {settings.database_url}")
+    done = init_database(settings.database_url)
+    if done.created:
+        console.print(f"created database: {settings.database_url}")
+    console.print(f"database ready ({done.dialect}): {settings.database_url}")
 
 
-@sources_app.command("add")
+@command(sources_app, "add")
 def sources_add(
     url: str,
     kind: Annotated[SourceKind, typer.Option(help="What the URL is.")] = SourceKind.FEED,
     title: Annotated[str | None, typer.Option(help="A name for the source.")] = None,
 ) -> None:
     """Add a feed, sitemap or page URL to poll."""
-    if not url.startswith(("http://", "https://")):
-        raise click.UsageError(f"not an http(s) URL: {url}")
-    with _store() as store:
-        source, created = store.add_source(url, kind, title)
+    with _store() as store, _refusals():
+        source, created = desk_sources.add_source(store, url, kind, title)
     console.print(f"{'added' if created else 'already present'}: #{source.id} {source.url} ({source.kind})")
 
 
-@sources_app.command("list")
+@command(sources_app, "list")
 def sources_list() -> None:
     """List sources with their fetch state."""
     with _store() as store:
@@ -120,21 +187,43 @@ def sources_list() -> None:
     console.print(table)
 
 
-@sources_app.command("import-opml")
+@command(sources_app, "import-opml")
 def sources_import_opml(file: Path) -> None:
-    """Add every feed listed in an OPML file."""
+    """Add every feed listed in an OPML file (unusable URLs are skipped and listed)."""
     try:
-        feeds = parse_opml(file.read_bytes())
-    except (OSError, SourceError) as err:
+        body = file.read_bytes()
+    except OSError as err:
         raise click.ClickException(f"cannot read {file}: {err}") from err
-    added = 0
     with _store() as store:
-        for url, title in feeds:
-            added += store.add_source(url, SourceKind.FEED, title)[1]
-    console.print(f"{added} added, {len(feeds) - added} already present")
+        try:
+            result = desk_sources.import_opml(store, body, str(file))
+        except SourceError as err:
+            raise click.ClickException(f"cannot read {file}: {err}") from err
+    console.print(f"{len(result.added)} added, {len(result.present)} already present, {len(result.skipped)} skipped")
+    for url, reason in result.skipped:
+        console.print(f"skipped {url!r}: {reason}", highlight=False)
 
 
-@sources_app.command("export-opml")
+@command(sources_app, "enable")
+def sources_enable(source: Annotated[int, typer.Argument(help="Source id (see `sources list`).")]) -> None:
+    """Poll a disabled source again, at once, its failure count cleared."""
+    with _store() as store, _refusals():
+        enabled = desk_sources.enable_source(store, source)
+    console.print(f"enabled: #{enabled.id} {enabled.url}")
+
+
+@command(sources_app, "disable")
+def sources_disable(
+    source: Annotated[int, typer.Argument(help="Source id (see `sources list`).")],
+    reason: Annotated[str, typer.Option(help="Why: shown in `sources list`.")] = "disabled by an editor",
+) -> None:
+    """Stop polling a source until `sources enable`."""
+    with _store() as store, _refusals():
+        disabled = desk_sources.disable_source(store, source, reason)
+    console.print(f"disabled: #{disabled.id} {disabled.url}")
+
+
+@command(sources_app, "export-opml")
 def sources_export_opml(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
 ) -> None:
@@ -202,7 +291,7 @@ def _print_report(report: IngestReport) -> None:
         console.print(warnings)
 
 
-@app.command()
+@command(app)
 def enrich(
     batch_size: Annotated[int, typer.Option(help="Articles per spaCy batch.")] = enriching.BATCH_SIZE,
 ) -> None:
@@ -217,7 +306,7 @@ def enrich(
     console.print(f"enriched {total:.0f} articles: {entities} entity links")
 
 
-@app.command()
+@command(app)
 def repair(
     everything: Annotated[
         bool, typer.Option("--all", help="Run the stages again for every stored article, not only unfinished ones.")
@@ -233,7 +322,7 @@ def repair(
     _print_report(report)
 
 
-@app.command()
+@command(app)
 def ingest(
     targets: Annotated[list[str], typer.Argument(help="Feed/page URLs, HTML/feed/WARC/OPML files, dirs.")],
 ) -> None:
@@ -244,7 +333,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
+@command(app)
 def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll the due sources once and exit.")] = False,
 ) -> None:
@@ -274,34 +363,15 @@ def _print_round(report: IngestReport, wait: float) -> None:
 # -- export ----------------------------------------------------------------------------------------------
 
 
-class ExportWhat(StrEnum):
-    ARTICLES = "articles"
-    STORIES = "stories"
-
-
-class ExportFormat(StrEnum):
-    JSONL = "jsonl"
-    CSV = "csv"
-
-
-@app.command("export")
+@command(app, "export")
 def export_(
-    what: Annotated[ExportWhat, typer.Option(help="Which records.")] = ExportWhat.ARTICLES,
-    format: Annotated[ExportFormat, typer.Option(help="Output format.")] = ExportFormat.JSONL,
+    what: Annotated[exporting.Records, typer.Option(help="Which records.")] = exporting.Records.ARTICLES,
+    format: Annotated[exporting.Format, typer.Option(help="Output format.")] = exporting.Format.JSONL,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")] = None,
 ) -> None:
     """Export articles (or stories) as JSON Lines or CSV."""
     with _store() as store:
-        if what is ExportWhat.STORIES:
-            records: Iterator[dict] = (_story_record(store, s) for s in store.list_stories())
-            fields = STORY_FIELDS
-        else:
-            records = (
-                exporting.article_record(a, entities=store.entities_of([a.id])[a.id], claims=store.article_claims(a.id))
-                for a in store.iter_articles()
-            )
-            fields = exporting.ARTICLE_FIELDS
-        lines = exporting.to_jsonl(records) if format is ExportFormat.JSONL else exporting.to_csv(records, fields)
+        lines = exporting.export_lines(store, what, format)
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         try:
             out.writelines(lines)
@@ -310,37 +380,10 @@ def export_(
                 out.close()
 
 
-STORY_FIELDS = ("id", "title", "summary", "first_seen", "last_update", "article_ids", "claims")
-
-
-def _story_record(store: Store, story: Story) -> dict:
-    return {
-        "id": str(story.id),
-        "title": story.title,
-        "summary": story.summary,
-        "first_seen": story.first_seen.isoformat(),
-        "last_update": story.last_update.isoformat(),
-        "article_ids": [str(i) for i in store.story_article_ids(story.id)],
-        "claims": exporting.claim_records(store.story_claims(story.id)),
-    }
-
-
 # -- stories ---------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _story_store() -> Iterator[Store]:
-    """The store, with the story stage's refusals shown as command errors."""
-    with _store() as store:
-        try:
-            yield store
-        except stories.StoryNotFoundError as err:
-            raise click.ClickException(f"no story {err}") from err
-        except ValueError as err:
-            raise click.ClickException(str(err)) from err
-
-
-@stories_app.command("list")
+@command(stories_app, "list")
 def stories_list(limit: Annotated[int, typer.Option(help="How many, most recently updated first.")] = 50) -> None:
     """List stories with their counts."""
     with _store() as store:
@@ -358,19 +401,19 @@ def stories_list(limit: Annotated[int, typer.Option(help="How many, most recentl
     console.print(table)
 
 
-@stories_app.command("merge")
+@command(stories_app, "merge")
 def stories_merge(keep: int, absorb: int) -> None:
     """Move every article of story ABSORB into story KEEP; later articles follow."""
-    with _story_store() as store:
-        stories.merge(store, keep, absorb)
+    with _refusals():
+        _announced(lambda store, bus: desk_stories.merge(store, bus, keep, absorb))
     console.print(f"merged story {absorb} into story {keep}")
 
 
-@stories_app.command("split")
+@command(stories_app, "split")
 def stories_split(story: int, articles: Annotated[list[int], typer.Argument(help="Article ids to move out.")]) -> None:
     """Move the given articles of STORY into a new story; later articles follow."""
-    with _story_store() as store:
-        new_id = stories.split(store, story, articles)
+    with _refusals():
+        new_id = _announced(lambda store, bus: desk_stories.split(store, bus, story, articles))
     console.print(f"split {len(articles)} article(s) of story {story} into new story {new_id}")
 
 
@@ -382,7 +425,7 @@ DEMO_RELEASE = 3
 DEMO_POLL_INTERVAL = 10.0
 
 
-@app.command()
+@command(app)
 def demo(
     serve_app: Annotated[
         bool, typer.Option("--serve/--no-serve", help="After ingesting, serve the web app (--no-serve: stop).")
@@ -392,12 +435,14 @@ def demo(
 ) -> None:
     """Serve the bundled offline corpus on loopback, poll it through the real fetch path, show what came in;
     then serve the web app while the rest of the corpus is released a few articles at a time."""
-    from livedesk.demo import DemoServer, corpus
+    from livedesk.demo import DemoServer, corpus, previous_port
 
     times = sorted(a.published for a in corpus())
     # Served, the corpus arrives gradually so the live pages have something to show; otherwise all at once.
     release = iter(times[len(times) // 3 :] if serve_app else [None])
-    with DemoServer(hostnames=True, cutoff=next(release)) as server:
+    with _store() as store:
+        feed_port = previous_port(source.url for source in store.list_sources())
+    with DemoServer(hostnames=True, cutoff=next(release), port=feed_port) as server:
         # The fictional outlets live on loopback, which the SSRF guard refuses unless allowed, under host names
         # that only the pinned addresses resolve.
         settings = state.settings(
@@ -408,8 +453,11 @@ def demo(
         )
         console.print(f"demo corpus served at {server.base_url}")
         with _store(settings) as store:
+            # Every demo feed is polled now, on a re-run too (its conditional requests then store nothing twice).
             for url in server.feed_urls:
-                store.add_source(url, SourceKind.FEED)
+                source, _created = desk_sources.add_source(store, url)
+                assert source.id is not None  # a stored source
+                desk_sources.enable_source(store, source.id)
         report = asyncio.run(_run_ingest(settings, None))
         _print_report(report)
         with _store(settings) as store:
@@ -419,7 +467,7 @@ def demo(
                 published = a.published_at.strftime("%Y-%m-%d %H:%M") if a.published_at else ""
                 table.add_row(a.site, a.title[:70], a.byline or "—", published, a.attributed_to or "")
             console.print(table)
-        if not report.read_anything:
+        if not table.row_count:
             raise typer.Exit(1)
         if serve_app:
 
@@ -469,7 +517,7 @@ def _serve(
     uvicorn.run("livedesk.web.app:create_app", factory=True, workers=workers, **options)
 
 
-@app.command()
+@command(app)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -503,7 +551,7 @@ def serve(
     _serve(settings, host, port, poll=poll, workers=workers)
 
 
-@live_app.command("create")
+@command(live_app, "create")
 def live_create(
     slug: Annotated[str, typer.Option(help="URL name: the page is /live/SLUG.")],
     title: Annotated[str, typer.Option(help="Page title.")],
@@ -512,23 +560,18 @@ def live_create(
     story: Annotated[list[int] | None, typer.Option(help="Every article of this story (repeatable).")] = None,
 ) -> None:
     """Create a topic live page: articles of the given stories, or matching the query (from the sources)."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", slug):
-        raise click.UsageError("slug: lower-case letters, digits and hyphens")
-    if not (query.strip() or source or story):
-        raise click.UsageError("give --query, --source or --story")
-    topic_query = TopicQuery(keywords=query.strip(), sources=tuple(source or ()), story_ids=tuple(story or ()))
-    with _store() as store:
-        if store.get_topic(slug) is not None:
-            raise click.ClickException(f"topic page {slug!r} exists already")
-        topic = store.create_topic(slug, title, topic_query)
+    with _store() as store, _refusals():
+        topic = desk_topics.create_topic(
+            store, slug, title, keywords=query, sources=source or (), story_ids=story or ()
+        )
     console.print(f"created /live/{topic.slug}: {topic.title}")
 
 
-@live_app.command("list")
+@command(live_app, "list")
 def live_list() -> None:
     """List topic live pages and their queries."""
     with _store() as store:
-        topics = store.list_topics()
+        topics = desk_topics.list_topics(store)
     table = Table("slug", "title", "query", "sources", "stories")
     for t in topics:
         q = t.query
@@ -536,9 +579,10 @@ def live_list() -> None:
     console.print(table)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The `livedesk` command: `argv` (default: the process's arguments), errors shown in one line."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)
@@ -555,7 +599,7 @@ def main() -> None:
 # -- claims ----------------------------------------------------------------------------------------------
 
 
-@claims_app.command("list")
+@command(claims_app, "list")
 def claims_list(story: Annotated[int, typer.Argument(help="Story id.")]) -> None:
     """The story's claims: who claims what, how solid it is, which outlets carry it."""
     with _store() as store:
@@ -571,7 +615,7 @@ def claims_list(story: Annotated[int, typer.Argument(help="Story id.")]) -> None
     console.print(table)
 
 
-@claims_app.command("set-status")
+@command(claims_app, "set-status")
 def claims_set_status(
     claim: Annotated[int, typer.Argument(help="Claim id (see `claims list`).")],
     status: Annotated[str, typer.Argument(help="confirmed, unconfirmed, denied, alleged or disputed.")],
@@ -579,17 +623,14 @@ def claims_set_status(
     reason: Annotated[str, typer.Option(help="Why: kept in the claim's history.")],
 ) -> None:
     """Set a claim's status as an editor; the decision is kept with who, when and why."""
-    with _store() as store:
-        try:
-            change = claim_ledger.set_claim_status(store, claim, status, editor=editor, reason=reason)
-        except ClaimNotFoundError as err:
-            raise click.ClickException(f"no claim {err}") from err
-        except ValueError as err:
-            raise click.ClickException(str(err)) from err
+    with _refusals():
+        change = _announced(
+            lambda store, bus: desk_claims.set_claim_status(store, bus, claim, status, editor=editor, reason=reason)
+        )
     console.print(f"claim {claim}: {change.previous} → {change.status} (by {change.editor})")
 
 
-@claims_app.command("history")
+@command(claims_app, "history")
 def claims_history(claim: Annotated[int, typer.Argument(help="Claim id.")]) -> None:
     """Editors' decisions on a claim, oldest first."""
     with _store() as store:

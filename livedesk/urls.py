@@ -1,4 +1,5 @@
-"""URL identity: canonical form, the hash articles are keyed by, and the outlet a URL or host belongs to."""
+"""URLs: the check every entry point applies to a URL it is asked to fetch, canonical form, the hash articles
+are keyed by, and the outlet a URL or host belongs to."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 import tld
 from courlan import normalize_url
 
-__all__ = ["canonicalize_url", "outlet", "registrable_domain", "url_hash"]
+__all__ = ["canonicalize_url", "outlet", "registrable_domain", "url_hash", "validate_source_url"]
+
+SCHEMES = ("http", "https")
 
 
 def canonicalize_url(url: str) -> str:
@@ -44,3 +47,37 @@ def registrable_domain(url_or_host: str) -> str:
 def outlet(domain_or_url: str) -> str:
     """The outlet a domain or URL belongs to: 'https://www.cnn.com/x' and 'cnn.com' are both 'cnn.com'."""
     return registrable_domain(domain_or_url).removeprefix("www.")
+
+
+def validate_source_url(url: str) -> str:
+    """`url` normalised (surrounding blanks and the fragment dropped, scheme and host lower-cased, an empty path
+    made "/"), or ValueError with a one-line reason: not http(s), no host, a bad port, spaces or control
+    characters (a URL with a space is a copy-and-paste accident, not an address)."""
+    text = url.strip()
+    if not text:
+        raise ValueError("empty URL")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        raise ValueError(f"URL contains a space or control character: {text!r}")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise ValueError(f"not an http(s) URL: {text}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"bad port in {text}") from None
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise ValueError(f"no host in {text}")
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    else:
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise ValueError(f"bad host name in {text}") from None
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    if port is not None:
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from livedesk import export as exporting
+from livedesk.desk import export as exporting
 from livedesk.models import StoredArticle
 from livedesk.pipeline import stories
 from livedesk.pipeline.enrich.claims import (

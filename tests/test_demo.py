@@ -313,3 +313,31 @@ def test_path_prefix_fallback_serves_everything_from_the_hub(client):
         assert client.get(demo.url_for(article)).status_code == 200
         robots = client.get(demo.base_url + "/robots.txt").text
         assert "Disallow: /meridian-wire.example/private/" in robots
+
+
+# -- the demo command --------------------------------------------------------------------------------------
+
+
+def summary_counts(stdout: str) -> dict[str, int]:
+    """The new/updated/duplicate/failed row of the ingest summary table."""
+    table = stdout.split("ingest summary", 1)[1]
+    row = next(line for line in table.splitlines() if re.fullmatch(r"[│ \d]+", line.strip()) and "│" in line)
+    return dict(zip(("new", "updated", "duplicate", "failed"), map(int, row.replace("│", " ").split()), strict=True))
+
+
+@pytest.mark.slow
+def test_demo_run_twice_in_one_folder_stores_nothing_new(tmp_path):
+    from tests.test_cli import livedesk
+
+    db = tmp_path / "livedesk.db"
+    first = livedesk("demo", "--no-serve", db=db)
+    assert first.returncode == 0, first.stderr
+    assert summary_counts(first.stdout)["new"] == len(ARTICLES)
+
+    second = livedesk("demo", "--no-serve", db=db)
+    assert second.returncode == 0, second.stderr
+    assert summary_counts(second.stdout) == {"new": 0, "updated": 0, "duplicate": 0, "failed": 0}
+    exported = livedesk("export", db=db)
+    assert len(exported.stdout.splitlines()) == len(ARTICLES)
+    sources = livedesk("sources", "list", db=db)
+    assert sources.stdout.count(".example") == len(OUTLETS)

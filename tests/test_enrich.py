@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from livedesk.export import article_record
+from livedesk.desk.export import article_record
 from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import enrich, enrich_many, entity_names, find_mentions
 from livedesk.store import Store

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from livedesk.pipeline import enrich, stories
 from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
 from livedesk.store import Store
 from livedesk.store.schema import articles
+from tests.test_cli import livedesk
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -243,16 +241,6 @@ def test_summary_keeps_whole_lead_sentences() -> None:
 
 
 # -- command line ---------------------------------------------------------------------------------------------
-
-
-def livedesk(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "livedesk", "--db", str(db), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "200"},
-    )
 
 
 def test_cli_merge_split_list_and_export(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ All text was written for livedesk; every outlet, place and person in it is inven
 """
 
 from livedesk.demo.corpus import DemoArticle, DemoClaim, DemoOutlet, DemoStory, corpus, outlets, stories
-from livedesk.demo.server import DemoServer
+from livedesk.demo.server import DemoServer, previous_port
 from livedesk.demo.site import DemoSite
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "DemoStory",
     "corpus",
     "outlets",
+    "previous_port",
     "stories",
 ]

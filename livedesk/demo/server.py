@@ -23,12 +23,13 @@ from __future__ import annotations
 import errno
 import ipaddress
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from livedesk.demo.corpus import DemoArticle
+from livedesk.demo.corpus import DemoArticle, outlets
 from livedesk.demo.render import Links
 from livedesk.demo.site import DemoSite
 
@@ -214,6 +215,20 @@ class DemoServer:
     def set_cutoff(self, cutoff: datetime | None) -> None:
         """Show only articles published at or before ``cutoff`` (None: everything) from the next request on."""
         self.site.cutoff = cutoff
+
+
+def previous_port(urls: Iterable[str]) -> int:
+    """The port an earlier demo served its outlets at, read from the URLs of a database's sources; 0 if none.
+
+    Why: the port is part of every stored article URL, hence of its identity (url_hash). Served at the same port
+    again, a re-run finds its sources and articles as they are (conditional requests, duplicates) instead of
+    storing all of them again under new URLs."""
+    domains = {outlet.domain for outlet in outlets()}
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.hostname in domains and parts.port:
+            return parts.port
+    return 0
 
 
 def _url_host(host: str) -> str:

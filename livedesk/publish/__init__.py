@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from livedesk.publish.local import InProcessBus, Lagged, Subscription
 from livedesk.publish.postgres import CHANNEL, PostgresBus, conninfo
-from livedesk.publish.update import Update
+from livedesk.publish.update import Update, UpdateKind
 from livedesk.store.engine import make_url
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ __all__ = [
     "PostgresBus",
     "Subscription",
     "Update",
+    "UpdateKind",
     "announcer",
     "open_bus",
 ]

@@ -8,7 +8,7 @@ canonical-URL hash, so replaying an ingest after a crash neither loses nor dupli
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from livedesk.models import Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
 from livedesk.store import engine as engines
 from livedesk.store.claims import ClaimStore
+from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
 from livedesk.store.schema import articles, sources
 from livedesk.store.stories import StoryStore
@@ -79,21 +80,36 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
     def _read(self) -> sa.Connection:
         return self._engine.connect()
 
+    @contextmanager
+    def edit_session(self) -> Iterator[EditSession]:
+        """One write transaction for one editor's decision on stories (merge, split)."""
+        with self._write() as connection:
+            yield EditSession(connection, self._insert)
+
     # sources
 
     def add_source(self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None) -> tuple[Source, bool]:
         """The source at `url`, created if new; `created` tells which. An existing one is left as is."""
-        insert = (
-            self._insert(sources)
-            .values(url=url, kind=str(kind), title=title, created_at=_now())
-            .on_conflict_do_nothing(index_elements=[sources.c.url])
-            .returning(*sources.c)
-        )
+        return self.add_sources([(url, kind, title)])[0]
+
+    def add_sources(self, entries: Sequence[tuple[str, SourceKind, str | None]]) -> list[tuple[Source, bool]]:
+        """`add_source` for each (url, kind, title), in one transaction: all are added or none."""
+        added = []
         with self._write() as connection:
-            row = connection.execute(insert).first()
-            if row is not None:
-                return _source(row), True
-            return _source(connection.execute(sa.select(sources).where(sources.c.url == url)).one()), False
+            for url, kind, title in entries:
+                insert = (
+                    self._insert(sources)
+                    .values(url=url, kind=str(kind), title=title, created_at=_now())
+                    .on_conflict_do_nothing(index_elements=[sources.c.url])
+                    .returning(*sources.c)
+                )
+                row = connection.execute(insert).first()
+                if row is not None:
+                    added.append((_source(row), True))
+                else:
+                    existing = connection.execute(sa.select(sources).where(sources.c.url == url)).one()
+                    added.append((_source(existing), False))
+        return added
 
     def list_sources(self) -> list[Source]:
         with self._read() as connection:
@@ -165,11 +181,15 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
             leased_until=None,
         )
 
-    def enable_source(self, source_id: int) -> None:
+    def enable_source(self, source_id: int) -> Source:
         """Re-enable a disabled source with a clean slate; it is due at once."""
-        self._update_source(
+        return self._update_source(
             source_id, disabled=False, disabled_reason=None, error_count=0, last_error=None, next_poll_at=None
         )
+
+    def disable_source(self, source_id: int, reason: str) -> Source:
+        """Stop polling a source (an editor's decision, kept with its reason) until it is enabled again."""
+        return self._update_source(source_id, disabled=True, disabled_reason=reason)
 
     def _update_source(self, source_id: int, **values: Any) -> Source:
         update = sa.update(sources).where(sources.c.id == source_id).values(**values).returning(*sources.c)

@@ -134,9 +134,7 @@ class ClaimStore:
     def story_claims(self, story_id: int) -> list[LedgerEntry]:
         """The story's ledger, in the order its claims were first reported."""
         with self._read() as connection:
-            rows = connection.execute(sa.select(claims).where(claims.c.story_id == story_id)).all()
-            entries = _entries(connection, rows)
-        return sorted(entries, key=_first_reported_order)
+            return story_entries(connection, story_id)
 
     def article_claims(self, article_id: int) -> list[LedgerEntry]:
         """The ledger entries an article carries (an original's own claims, or its original's for a copy)."""
@@ -199,49 +197,14 @@ class ClaimStore:
     def move_claims(
         self, source: int, target: int, *, match: ClaimMatcher, article_ids: Collection[int] | None = None
     ) -> dict[int, int]:
-        """Move story `source`'s ledger into story `target`, in one transaction (stories merged or split).
-
-        Without `article_ids` (a merge) every entry moves; with them (a split) the carriers of those articles
-        move: an entry they all carry goes whole, an entry also carried by articles that stay is copied for them.
-        An entry that `match` finds in the target's ledger joins it: carriers and editors' history come along,
-        the latest editor's decision sets the status, and first reported stays the earliest carrier.
-        Returns each touched entry's id → the target entry's id.
-        """
-        moving = None if article_ids is None else set(article_ids)
+        """`move_entries` in a transaction of its own."""
         with self._write() as connection:
-            existing = [_new_claim(row) for row in connection.execute(_story_rows(target))]
-            moved: dict[int, int] = {}
-            for row in connection.execute(_story_rows(source)).all():
-                carried = set(
-                    connection.execute(
-                        sa.select(claim_carriers.c.article_id).where(claim_carriers.c.claim_id == row.id)
-                    ).scalars()
-                )
-                leaving = carried if moving is None else carried & moving
-                whole = moving is None or (carried and leaving == carried)
-                if not whole and not leaving:
-                    continue
-                claim = _new_claim(row)[1]
-                into = match(claim, existing)
-                if into is None and whole:
-                    connection.execute(sa.update(claims).where(claims.c.id == row.id).values(story_id=target))
-                    into = row.id
-                elif into is None:
-                    into = _copy_entry(connection, row, target)
-                if into != row.id:
-                    _join_entry(connection, self._insert, row, into, leaving, whole=whole)
-                if into not in (entry_id for entry_id, _ in existing):
-                    existing.append((into, claim))
-                moved[row.id] = into
-            return moved
+            return move_entries(connection, self._insert, source, target, match=match, article_ids=article_ids)
 
     def update_claim_statuses(self, statuses: dict[int, str]) -> None:
         """Set extracted statuses (e.g. disputed); entries an editor decided on keep the editor's status."""
         with self._write() as connection:
-            for claim_id, status in statuses.items():
-                connection.execute(
-                    sa.update(claims).where(claims.c.id == claim_id, sa.not_(claims.c.editor_set)).values(status=status)
-                )
+            update_statuses(connection, statuses)
 
     def set_claim_status(self, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:
         """An editor's decision: the new status, kept with who, when and why."""
@@ -256,6 +219,66 @@ class ClaimStore:
             change = StatusChange(claim_id, status, previous, editor, reason, now)
             connection.execute(sa.insert(claim_status_history).values(**change.__dict__))
             return change
+
+
+def story_entries(connection: sa.Connection, story_id: int) -> list[LedgerEntry]:
+    """The story's ledger, in the order its claims were first reported."""
+    rows = connection.execute(sa.select(claims).where(claims.c.story_id == story_id)).all()
+    return sorted(_entries(connection, rows), key=_first_reported_order)
+
+
+def update_statuses(connection: sa.Connection, statuses: dict[int, str]) -> None:
+    """Set extracted statuses; entries an editor decided on keep the editor's status."""
+    for claim_id, status in statuses.items():
+        connection.execute(
+            sa.update(claims).where(claims.c.id == claim_id, sa.not_(claims.c.editor_set)).values(status=status)
+        )
+
+
+def move_entries(
+    connection: sa.Connection,
+    insert: Any,
+    source: int,
+    target: int,
+    *,
+    match: ClaimMatcher,
+    article_ids: Collection[int] | None = None,
+) -> dict[int, int]:
+    """Move story `source`'s ledger into story `target` (stories merged or split), inside `connection`'s
+    transaction.
+
+    Without `article_ids` (a merge) every entry moves; with them (a split) the carriers of those articles
+    move: an entry they all carry goes whole, an entry also carried by articles that stay is copied for them.
+    An entry that `match` finds in the target's ledger joins it: carriers and editors' history come along,
+    the latest editor's decision sets the status, and first reported stays the earliest carrier.
+    Returns each touched entry's id → the target entry's id.
+    """
+    moving = None if article_ids is None else set(article_ids)
+    existing = [_new_claim(row) for row in connection.execute(_story_rows(target))]
+    moved: dict[int, int] = {}
+    for row in connection.execute(_story_rows(source)).all():
+        carried = set(
+            connection.execute(
+                sa.select(claim_carriers.c.article_id).where(claim_carriers.c.claim_id == row.id)
+            ).scalars()
+        )
+        leaving = carried if moving is None else carried & moving
+        whole = moving is None or (carried and leaving == carried)
+        if not whole and not leaving:
+            continue
+        claim = _new_claim(row)[1]
+        into = match(claim, existing)
+        if into is None and whole:
+            connection.execute(sa.update(claims).where(claims.c.id == row.id).values(story_id=target))
+            into = row.id
+        elif into is None:
+            into = _copy_entry(connection, row, target)
+        if into != row.id:
+            _join_entry(connection, insert, row, into, leaving, whole=whole)
+        if into not in (entry_id for entry_id, _ in existing):
+            existing.append((into, claim))
+        moved[row.id] = into
+    return moved
 
 
 def _story_rows(story_id: int) -> sa.Select[Any]:

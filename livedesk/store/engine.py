@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.pool import NullPool
 
 # Execution option marking a connection that will write (see _sqlite_begin).
 WRITE = "livedesk_write"
@@ -15,6 +16,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are shared with the OS page cache
 # Any constant shared by every livedesk process: they queue on it to migrate one at a time.
 _PG_MIGRATION_LOCK = 0x11FEDE5C
+_DUPLICATE_DATABASE = "42P04"
 
 
 def make_url(url: str) -> sa.URL:
@@ -22,6 +24,43 @@ def make_url(url: str) -> sa.URL:
     if "://" not in url:
         return sa.URL.create("sqlite", database=url)
     return sa.make_url(url)
+
+
+def create_database(url: str) -> bool:
+    """Create the PostgreSQL database `url` names if it does not exist, through the `postgres` maintenance
+    database; True if created. Nothing to do for SQLite, whose file is created on first use.
+
+    RuntimeError (one line, with the command that does it by hand) when the server refuses."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return False
+    name = parsed.database
+    admin = sa.create_engine(parsed.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = sa.text("SELECT 1 FROM pg_database WHERE datname = :name")
+            if connection.execute(exists, {"name": name}).first() is not None:
+                return False
+            quoted = connection.dialect.identifier_preparer.quote_identifier(name)
+            connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+            return True
+    except sa.exc.ProgrammingError as error:
+        if getattr(error.orig, "sqlstate", None) == _DUPLICATE_DATABASE:  # created meanwhile by another process
+            return False
+        raise _cannot_create(parsed, error) from error
+    except sa.exc.SQLAlchemyError as error:
+        raise _cannot_create(parsed, error) from error
+    finally:
+        admin.dispose()
+
+
+def _cannot_create(url: sa.URL, error: sa.exc.SQLAlchemyError) -> RuntimeError:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    host = f" -h {url.host}" if url.host else ""
+    user = f" -U {url.username}" if url.username else ""
+    return RuntimeError(
+        f"cannot create database {url.database} ({reason}); create it with: createdb{host}{user} {url.database}"
+    )
 
 
 def create(url: str) -> sa.Engine:

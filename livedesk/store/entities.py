@@ -173,20 +173,8 @@ class EntityStore:
 
     def entities_of(self, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
         """Each article's entities, most mentioned first: one query for any number of articles."""
-        ids = list(set(article_ids))
-        if not ids:
-            return {}
-        query = (
-            sa.select(article_entities.c.article_id, entities.c.id, entities.c.name, entities.c.type)
-            .join(entities, entities.c.id == article_entities.c.entity_id)
-            .where(article_entities.c.article_id.in_(ids))
-            .order_by(article_entities.c.article_id, article_entities.c.count.desc(), entities.c.name)
-        )
-        found: dict[int, list[EntityRef]] = {i: [] for i in ids}
         with self._read() as connection:
-            for row in connection.execute(query):
-                found[row.article_id].append(EntityRef(row.id, row.name, row.type))
-        return found
+            return entities_of(connection, article_ids)
 
     def get_entity(self, entity_id: int) -> Entity | None:
         with self._read() as connection:
@@ -208,6 +196,23 @@ class EntityStore:
             ).all()
             count = connection.execute(sa.select(sa.func.count()).where(mentioned)).scalar_one()
         return Entity(row.id, row.name, row.type, tuple(aliases), count, tuple(r.story_id for r in per_story))
+
+
+def entities_of(connection: sa.Connection, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
+    """Each article's entities, most mentioned first: one query for any number of articles."""
+    ids = list(set(article_ids))
+    if not ids:
+        return {}
+    query = (
+        sa.select(article_entities.c.article_id, entities.c.id, entities.c.name, entities.c.type)
+        .join(entities, entities.c.id == article_entities.c.entity_id)
+        .where(article_entities.c.article_id.in_(ids))
+        .order_by(article_entities.c.article_id, article_entities.c.count.desc(), entities.c.name)
+    )
+    found: dict[int, list[EntityRef]] = {i: [] for i in ids}
+    for row in connection.execute(query):
+        found[row.article_id].append(EntityRef(row.id, row.name, row.type))
+    return found
 
 
 def entity_predicate(entity_id: int) -> sa.ColumnElement[bool]:

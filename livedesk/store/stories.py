@@ -243,9 +243,8 @@ class StoryStore:
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         """The story's articles, oldest first."""
-        query = _members().where(articles.c.story_id == story_id).order_by(articles.c.id)
         with self._read() as connection:
-            return [_member(row) for row in connection.execute(query)]
+            return story_members(connection, story_id)
 
     def story_article_ids(self, story_id: int) -> list[int]:
         query = sa.select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
@@ -258,44 +257,53 @@ class StoryStore:
         with self._read() as connection:
             return [_story(row) for row in connection.execute(query)]
 
-    # writes
 
-    def rewrite_stories(
-        self, states: list[StoryState], moves: Mapping[int, list[int]], *, delete: Iterable[int] = ()
-    ) -> list[int]:
-        """Editors' decisions, in one transaction: save each story in `states`, move the articles of `moves`
-        (index into `states` → article ids) there, delete the stories in `delete`. Returns the saved ids."""
-        with self._write() as connection:
-            ids = []
-            for state in states:
-                if state.id is None:
-                    story_id = _insert_story(connection, state)
-                else:
-                    story_id = state.id
-                    _update_story(connection, story_id, state)
-                    connection.execute(sa.delete(story_terms).where(story_terms.c.story_id == story_id))
-                _insert_terms(connection, story_id, state.centroid, state.last_update)
-                ids.append(story_id)
-            for index, article_ids in moves.items():
-                connection.execute(
-                    sa.update(articles).where(articles.c.id.in_(article_ids)).values(story_id=ids[index])
-                )
-            gone = list(delete)
-            if gone:
-                connection.execute(sa.delete(story_terms).where(story_terms.c.story_id.in_(gone)))
-                connection.execute(sa.delete(stories).where(stories.c.id.in_(gone)))
-            for story_id in ids:
-                # Counted from the stories' own articles (through ix_articles_story_id): exact after any move.
-                counts = sa.select(sa.func.count(), sa.func.count(sa.distinct(articles.c.site))).where(
-                    articles.c.story_id == story_id
-                )
-                article_count, outlet_count = connection.execute(counts).one()
-                connection.execute(
-                    sa.update(stories)
-                    .where(stories.c.id == story_id)
-                    .values(article_count=article_count, outlet_count=outlet_count)
-                )
-            return ids
+def story_members(connection: sa.Connection, story_id: int) -> list[StoryMember]:
+    """The story's articles, oldest first."""
+    query = _members().where(articles.c.story_id == story_id).order_by(articles.c.id)
+    return [_member(row) for row in connection.execute(query)]
+
+
+def lock_stories(connection: sa.Connection, story_ids: Iterable[int]) -> dict[int, Story]:
+    """The stories that exist among `story_ids`, their rows locked until the end of the transaction (PostgreSQL;
+    in id order, so two editors never deadlock): an assignment to them waits for the editor's decision."""
+    query = sa.select(stories).where(stories.c.id.in_(sorted(set(story_ids)))).order_by(stories.c.id)
+    return {row.id: _story(row) for row in connection.execute(query.with_for_update())}
+
+
+def rewrite_stories(
+    connection: sa.Connection, states: list[StoryState], moves: Mapping[int, list[int]], *, delete: Iterable[int] = ()
+) -> list[int]:
+    """Editors' decisions, inside `connection`'s transaction: save each story in `states`, move the articles of
+    `moves` (index into `states` → article ids) there, delete the stories in `delete`. Returns the saved ids."""
+    ids = []
+    for state in states:
+        if state.id is None:
+            story_id = _insert_story(connection, state)
+        else:
+            story_id = state.id
+            _update_story(connection, story_id, state)
+            connection.execute(sa.delete(story_terms).where(story_terms.c.story_id == story_id))
+        _insert_terms(connection, story_id, state.centroid, state.last_update)
+        ids.append(story_id)
+    for index, article_ids in moves.items():
+        connection.execute(sa.update(articles).where(articles.c.id.in_(article_ids)).values(story_id=ids[index]))
+    gone = list(delete)
+    if gone:
+        connection.execute(sa.delete(story_terms).where(story_terms.c.story_id.in_(gone)))
+        connection.execute(sa.delete(stories).where(stories.c.id.in_(gone)))
+    for story_id in ids:
+        # Counted from the stories' own articles (through ix_articles_story_id): exact after any move.
+        counts = sa.select(sa.func.count(), sa.func.count(sa.distinct(articles.c.site))).where(
+            articles.c.story_id == story_id
+        )
+        article_count, outlet_count = connection.execute(counts).one()
+        connection.execute(
+            sa.update(stories)
+            .where(stories.c.id == story_id)
+            .values(article_count=article_count, outlet_count=outlet_count)
+        )
+    return ids
 
 
 def _document_frequencies(connection: sa.Connection, terms: Iterable[str]) -> tuple[int, dict[str, int]]:

@@ -69,6 +69,10 @@ _fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
 _WORD = re.compile(r"\w+")
 
 
+class TopicExistsError(ValueError):
+    """A topic page with this slug exists already."""
+
+
 class InvalidCursorError(ValueError):
     pass
 
@@ -195,6 +199,7 @@ class WebStore:
 
     if TYPE_CHECKING:
         dialect: str
+        _insert: Any
 
         def _write(self) -> AbstractContextManager[sa.Connection]: ...
         def _read(self) -> sa.Connection: ...
@@ -340,6 +345,7 @@ class WebStore:
     # topics
 
     def create_topic(self, slug: str, title: str, query: TopicQuery) -> Topic:
+        """A new topic page; TopicExistsError if the slug is taken (checked by the insert itself: no race)."""
         values = {
             "slug": slug,
             "title": title,
@@ -349,7 +355,10 @@ class WebStore:
             "created_at": datetime.now(UTC),
         }
         with self._write() as connection:
-            row = connection.execute(sa.insert(topics).values(**values).returning(*topics.c)).one()
+            insert = self._insert(topics).values(**values).on_conflict_do_nothing(index_elements=[topics.c.slug])
+            row = connection.execute(insert.returning(*topics.c)).first()
+        if row is None:
+            raise TopicExistsError(slug)
         return _topic(row)
 
     def get_topic(self, slug: str) -> Topic | None:

@@ -9,6 +9,7 @@ from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
 from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
+from livedesk.store.edits import EditSession
 
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
 # outlet's rewording of the same statement still shares most of its content words.
@@ -41,18 +42,18 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
     return store.article_claims(stored.id)
 
 
-def move_claims_on_merge(store: Store, keep: int, absorb: int) -> None:
+def move_claims_on_merge(store: Store | EditSession, keep: int, absorb: int) -> None:
     """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `same_claim`)
     becoming one entry with both stories' carriers and editors' history.
 
     Call before the story `absorb` is deleted (its entries would go with it), i.e. in `stories.merge` before
-    `store.rewrite_stories`.
+    `rewrite_stories`.
     """
     store.move_claims(absorb, keep, match=same_claim)
     mark_disputes(store, keep)
 
 
-def rehome_claims_on_split(store: Store, old: int, new: int, article_ids: Collection[int]) -> None:
+def rehome_claims_on_split(store: Store | EditSession, old: int, new: int, article_ids: Collection[int]) -> None:
     """`article_ids` left story `old` for story `new`: the entries they carry follow them (whole when nobody
     else in `old` carries them, as a copy for their carriers otherwise). Call once `new` exists."""
     store.move_claims(old, new, match=same_claim, article_ids=article_ids)
@@ -88,7 +89,7 @@ def same_claim(claim: NewClaim, entries: Sequence[tuple[int, NewClaim]]) -> int 
     return None
 
 
-def mark_disputes(store: Store, story_id: int) -> None:
+def mark_disputes(store: Store | EditSession, story_id: int) -> None:
     """Claims of the story that a denial in the same story contradicts become disputed."""
     entries = store.story_claims(story_id)
     denials = [e.key.split() for e in entries if e.status == cues.DENIED]

@@ -1,7 +1,5 @@
-"""Records for `livedesk export`, following the data contract in DESIGN.md.
-
-Fields that a later pipeline stage fills (entities, claims, story ids, views) are empty until that stage exists.
-"""
+"""Records for `livedesk export`, following the data contract in DESIGN.md: every article (or story) of the store
+as JSON Lines or CSV, streamed (the store is read in batches)."""
 
 from __future__ import annotations
 
@@ -10,11 +8,25 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from livedesk.models import StoredArticle
+from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityRef
+from livedesk.store.stories import Story
+
+
+class Records(StrEnum):
+    ARTICLES = "articles"
+    STORIES = "stories"
+
+
+class Format(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
 
 ARTICLE_FIELDS = (
     "id",
@@ -33,6 +45,22 @@ ARTICLE_FIELDS = (
     "claims",
     "views",
 )
+STORY_FIELDS = ("id", "title", "summary", "first_seen", "last_update", "article_ids", "claims")
+
+
+def export_lines(store: Store, what: Records, format: Format) -> Iterator[str]:
+    """The lines of the export of every `what` in `format`."""
+    fields: tuple[str, ...]
+    if what is Records.STORIES:
+        records = (story_record(store, s) for s in store.list_stories())
+        fields = STORY_FIELDS
+    else:
+        records = (
+            article_record(a, entities=store.entities_of([a.id])[a.id], claims=store.article_claims(a.id))
+            for a in store.iter_articles()
+        )
+        fields = ARTICLE_FIELDS
+    return to_jsonl(records) if format is Format.JSONL else to_csv(records, fields)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -64,6 +92,18 @@ def article_record(
         "entities": [{"name": e.name, "type": e.type} for e in entities],
         "claims": claim_records(claims),
         "views": 0,
+    }
+
+
+def story_record(store: Store, story: Story) -> dict[str, Any]:
+    return {
+        "id": str(story.id),
+        "title": story.title,
+        "summary": story.summary,
+        "first_seen": story.first_seen.isoformat(),
+        "last_update": story.last_update.isoformat(),
+        "article_ids": [str(i) for i in store.story_article_ids(story.id)],
+        "claims": claim_records(store.story_claims(story.id)),
     }
 
 
