@@ -294,3 +294,14 @@ async def test_extraction_and_the_chain_run_off_the_event_loop(store: Store) -> 
     await ticking
     assert len(at_start) == len(at_end) == 1
     assert at_end[0] > at_start[0], "the event loop was blocked for the whole of extraction and processing"
+
+
+async def test_unusable_url_targets_fail_with_the_reason_and_the_rest_go_on(store: Store) -> None:
+    report = await run(
+        store, ["http://", "https://exa mple.com/x", "ftp://example.com/feed", str(SITE / "bridge-reopens.html")]
+    )
+    reasons = dict(report.failures)
+    assert "no host" in reasons["http://"]
+    assert "space" in reasons["https://exa mple.com/x"]
+    assert "not an http(s) URL" in reasons["ftp://example.com/feed"]
+    assert report.outcomes["new"] == 1

@@ -36,7 +36,7 @@ from livedesk.pipeline.sources import (
     read_path,
 )
 from livedesk.store import Store
-from livedesk.urls import canonicalize_url, url_hash
+from livedesk.urls import canonicalize_url, url_hash, validate_source_url
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -153,10 +153,14 @@ class Ingestor:
             path = Path(target)
             if "://" not in target and path.exists():
                 await self._ingest_path(path)
-            elif target.startswith(("http://", "https://")):
-                await self._ingest_url(target)
-            else:
-                self.report.fail(target, "not an existing file or directory, nor an http(s) URL")
+                continue
+            try:
+                url = validate_source_url(target)
+            except ValueError as err:
+                reason = str(err) if "://" in target else "not an existing file or directory, nor an http(s) URL"
+                self.report.fail(target, reason)
+                continue
+            await self._ingest_url(url)
         return self.report
 
     async def _ingest_path(self, path: Path) -> None:
