@@ -11,11 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from livedesk.models import StoredArticle
+from livedesk.models import StoredArticle, Story
 from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityRef
-from livedesk.store.stories import Story
 
 
 class Records(StrEnum):

@@ -5,6 +5,7 @@ Nothing here does I/O; every other package may import these, and they import not
 
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.sources import Feed, FeedEntry, Page, Source, SourceKind
+from livedesk.models.stories import Story, StoryMember
 from livedesk.models.syndication import Evidence, SyndicationGroup, SyndicationMember, SyndicationResult
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "Source",
     "SourceKind",
     "StoredArticle",
+    "Story",
+    "StoryMember",
     "SyndicationGroup",
     "SyndicationMember",
     "SyndicationResult",

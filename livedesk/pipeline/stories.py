@@ -19,12 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from livedesk.models import StoredArticle
+from livedesk.models import StoredArticle, StoryMember
 from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
 from livedesk.pipeline.enrich.entities import name_key
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
-from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
+from livedesk.store.stories import Candidate, StorySession, StoryState
 from livedesk.urls import canonicalize_url, url_hash
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]

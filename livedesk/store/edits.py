@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
+from livedesk.models import Story, StoryMember
 from livedesk.store import claims, entities, stories
 from livedesk.store.claims import ClaimMatcher, LedgerEntry
 from livedesk.store.entities import EntityRef
-from livedesk.store.stories import Story, StoryMember, StorySession, StoryState
+from livedesk.store.stories import StorySession, StoryState
 
 
 class EditSession(StorySession):

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from livedesk.models import Story, StoryMember
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
 stories = sa.Table(
@@ -58,30 +59,6 @@ term_stats = sa.Table(
 sa.Index("ix_articles_story_id", articles.c.story_id)
 
 DOCUMENT_COUNT = ""
-
-
-@dataclass(frozen=True)
-class Story:
-    id: int
-    title: str
-    summary: str
-    first_seen: datetime
-    last_update: datetime
-    article_count: int
-    outlet_count: int
-    title_article_id: int | None
-
-
-@dataclass(frozen=True)
-class StoryMember:
-    """What the story stage needs of one article: its text for the centroid, its site and time for the counts."""
-
-    id: int
-    title: str
-    text: str
-    site: str
-    at: datetime  # published, else first seen
-    is_copy: bool
 
 
 @dataclass(frozen=True)

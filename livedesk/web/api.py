@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from livedesk.models import Story as StoredStory
 from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
-from livedesk.store.stories import Story as StoredStory
 from livedesk.store.web import Page, Topic
 from livedesk.web.pages import mentioning, search_filter, with_entity
 from livedesk.web.render import UpdateView, update_views
