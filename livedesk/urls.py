@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import tld
 from courlan import normalize_url
 
-__all__ = ["canonicalize_url", "outlet", "registrable_domain", "url_hash", "validate_source_url"]
+__all__ = ["article_identity", "canonicalize_url", "outlet", "registrable_domain", "url_hash", "validate_source_url"]
 
 SCHEMES = ("http", "https")
 
@@ -26,6 +26,16 @@ def canonicalize_url(url: str) -> str:
 
 def url_hash(canonical_url: str) -> str:
     return hashlib.sha256(canonical_url.encode()).hexdigest()
+
+
+def article_identity(page_url: str, canonical_url: str) -> str:
+    """The URL an article is keyed by: its canonical URL when on the page's own site, else the page's URL.
+
+    A canonical link on another site (a copy crediting its original) is evidence for the syndication stage, not the
+    page's identity: trusting it would let any page overwrite another outlet's article."""
+    if registrable_domain(canonical_url) == registrable_domain(page_url):
+        return canonicalize_url(canonical_url)
+    return canonicalize_url(page_url)
 
 
 def registrable_domain(url_or_host: str) -> str:

@@ -22,6 +22,7 @@ from livedesk.models import Article, SourceKind, UpsertOutcome
 from livedesk.store import SourceNotFoundError, Store
 from livedesk.store.schema import metadata
 from livedesk.store.web import SEARCH_INDEX_NAMES
+from tests import factories
 from tests.fixtures_db import with_postgres_options
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -29,16 +30,13 @@ WIB = timezone(timedelta(hours=7))
 
 
 def make_article(n: int = 1, **changes: Any) -> Article:
-    article = Article(
-        url=f"https://news.example/{n}?utm_source=feed",
-        canonical_url=f"https://news.example/{n}",
-        url_hash=f"{n:064x}",
-        site="news.example",
+    """Article number `n` of one outlet, its feed link carrying tracking parameters; `changes` replace fields as
+    they are (a test changing the text and not its hash means it)."""
+    article = factories.make_article(
+        f"https://news.example/{n}?utm_source=feed",
+        f"First paragraph {n}.\n\nSecond paragraph.",
+        canonical=f"https://news.example/{n}",
         title=f"Headline {n}",
-        text=f"First paragraph {n}.\n\nSecond paragraph.",
-        html=f"<p>First paragraph {n}.</p><p>Second paragraph.</p>",
-        content_hash=f"c{n:063x}",
-        first_seen_at=T0,
         byline="A. Reporter",
         published_at=T0 - timedelta(hours=1),
         language="en",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from livedesk.pipeline import enrich, stories
 from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
 from livedesk.store import Store
 from livedesk.store.schema import articles
+from tests.factories import make_article
 from tests.test_cli import livedesk
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -80,18 +80,8 @@ class Desk:
         self, title: str, text: str, at: datetime, *, site: str = "meridian.example", copy_of: Article | None = None
     ) -> StoredArticle:
         self.count += 1
-        url = f"https://{site}/{self.count}"
-        article = Article(
-            url=url,
-            canonical_url=url,
-            url_hash=hashlib.sha256(url.encode()).hexdigest(),
-            site=site,
-            title=title,
-            text=text,
-            html="",
-            content_hash=hashlib.sha256(text.encode()).hexdigest(),
-            first_seen_at=at,
-            published_at=at,
+        article = make_article(
+            f"https://{site}/{self.count}", text, title=title, html="", first_seen_at=at, published_at=at
         )
         self.store.upsert_article(article)
         if copy_of is not None:

@@ -21,7 +21,7 @@ from livedesk.pipeline.syndication import (
 )
 from livedesk.store import Store
 from livedesk.store.syndication import syndication_bands
-from livedesk.urls import canonicalize_url, url_hash
+from tests.factories import make_article
 
 DATA = Path(__file__).parent / "data" / "syndication"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -40,18 +40,11 @@ def make(
     attributed_to: str | None = None,
     canonical: str | None = None,
 ) -> Article:
-    canonical_url = canonicalize_url(canonical or url)
-    host = url.split("/")[2]
-    return Article(
-        url=url,
-        # A cross-site canonical is kept as data, but the copy is stored under its own URL.
-        canonical_url=canonical_url,
-        url_hash=url_hash(canonicalize_url(url)),
-        site=host,
-        title=text.split(".")[0],
-        text=text,
+    return make_article(
+        url,
+        text,
+        canonical=canonical,
         html="",
-        content_hash=content_hash(text),
         first_seen_at=seen,
         published_at=published,
         attributed_to=attributed_to,

@@ -25,7 +25,7 @@ from trafilatura.utils import detect_encoding, load_html
 
 from livedesk.models import Article, FeedEntry, Page
 from livedesk.pipeline.furniture import clean_byline, clean_text
-from livedesk.urls import canonicalize_url, registrable_domain, url_hash
+from livedesk.urls import article_identity, canonicalize_url, registrable_domain, url_hash
 
 __all__ = [
     "ExtractError",
@@ -76,13 +76,10 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
     if not text:
         raise ExtractError(f"no article text found in {page.url}")
     canonical = _canonical_url(tree, page.url)
-    # A canonical link on another site (a copy crediting its original) is evidence for the syndication stage,
-    # not this page's identity: trusting it would let any page overwrite another outlet's article.
-    identity = canonical if registrable_domain(canonical) == site else canonicalize_url(page.url)
     article = Article(
         url=page.url,
         canonical_url=canonical,
-        url_hash=url_hash(identity),
+        url_hash=url_hash(article_identity(page.url, canonical)),
         site=site,
         title=title,
         text=text,
