@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
-import brotli
+import brotli  # type: ignore[import-untyped]  # ships no type information
 
 PIECE = 64 * 1024  # about the most output one decoding step makes
 ACCEPT_ENCODING = "gzip, deflate, br"

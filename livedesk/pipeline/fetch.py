@@ -15,7 +15,7 @@ import socket
 import time
 import urllib.robotparser
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -241,12 +241,19 @@ class _CheckedBackend(httpcore.AnyIOBackend):
         super().__init__()
         self._policy = policy
 
-    async def connect_tcp(self, host: str, port: int, **options: Any) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await checked_addresses(host, port, self._policy, url=f"{host}:{port}")
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                return await super().connect_tcp(address, port, **options)
+                return await super().connect_tcp(address, port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:
                 error = exc
         assert error is not None  # getaddrinfo never answers with an empty list
