@@ -18,8 +18,14 @@ class Settings:
         "livedesk/0.1 (self-hosted news desk)",
         "User-Agent sent with every request; also the name matched in robots.txt.",
     )
-    timeout: float = _setting(20.0, "Seconds before a connect, read or whole request times out.")
-    max_bytes: int = _setting(10_000_000, "Largest response body accepted, checked while streaming.")
+    timeout: float = _setting(
+        20.0,
+        "Seconds one fetch may take in all: robots.txt, every retry and redirect, and the waits between retries "
+        "(time queued behind other requests to the same host does not count).",
+    )
+    max_bytes: int = _setting(
+        10_000_000, "Largest response body accepted, after decompression; checked while streaming."
+    )
     max_redirects: int = _setting(5, "Redirects followed before giving up.")
     concurrency: int = _setting(16, "Requests in flight at once, all hosts together.")
     per_host_concurrency: int = _setting(2, "Requests in flight at once to one host.")

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import ipaddress
 import itertools
+import json
+import os
 import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.robotparser
+import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
+import brotli
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from livedesk.config import Settings
+from livedesk.pipeline.decompress import PIECE, decoder_for
 from livedesk.pipeline.fetch import (
+    ROBOTS_FAILURE_TTL,
+    ROBOTS_TTL,
     BlockedURL,
     ConnectError,
     Fetcher,
@@ -27,6 +40,7 @@ from livedesk.pipeline.fetch import (
     FetchTimeout,
     HTTPStatusError,
     RedirectLoop,
+    RobotsCache,
     RobotsDisallowed,
     TooLarge,
     TooManyRedirects,
@@ -38,6 +52,7 @@ from livedesk.pipeline.fetch import (
 )
 from tests.fixtures_http import LoopbackServer, RequestInfo
 
+REPO = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data" / "http"
 SETTINGS = Settings(
     allowed_networks="127.0.0.0/8",
@@ -88,7 +103,7 @@ async def test_sends_user_agent_and_accepts_compression(http_server: LoopbackSer
     await fetch(http_server.url("/"), replace(SETTINGS, user_agent="livedesk-test/9 (+contact)"))
     page = next(r for r in http_server.requests if r.path == "/")
     assert page.headers["user-agent"] == "livedesk-test/9 (+contact)"
-    assert {"gzip", "deflate", "br"} <= {e.strip() for e in page.headers["accept-encoding"].split(",")}
+    assert {e.strip() for e in page.headers["accept-encoding"].split(",")} == {"gzip", "deflate", "br"}
 
 
 async def test_gzip_body_is_decoded(http_server: LoopbackServer) -> None:
@@ -136,6 +151,42 @@ async def test_slow_response_times_out(http_server: LoopbackServer) -> None:
     with pytest.raises(FetchTimeout) as caught:
         await fetch(http_server.url("/slow"), replace(SETTINGS, timeout=0.3, retries=0))
     assert caught.value.retryable and "0.3 s" in str(caught.value)
+
+
+async def test_silent_server_costs_one_deadline_not_one_per_attempt(http_server: LoopbackServer) -> None:
+    http_server.add("/silent", "late", delay=60.0)
+    settings = replace(SETTINGS, timeout=1.0, retries=3)
+    started = time.monotonic()
+    with pytest.raises(FetchTimeout) as caught:
+        await fetch(http_server.url("/silent"), settings)
+    assert paths(http_server).count("/silent") == 1  # a timeout spends the deadline: nothing left to retry with
+    assert time.monotonic() - started < 3 * settings.timeout  # generous: catches only timeout × attempts
+    assert str(caught.value) == "no complete response within the 1 s deadline"
+
+
+async def test_retries_share_the_deadline(http_server: LoopbackServer) -> None:
+    http_server.add("/flapping", "down", status=503, delay=0.4)
+    with pytest.raises(FetchError) as caught:
+        await fetch(http_server.url("/flapping"), replace(SETTINGS, timeout=1.0, retries=5))
+    assert paths(http_server).count("/flapping") <= 3  # 0.4 s each: a third attempt at most starts in time
+    assert isinstance(caught.value, FetchTimeout) and caught.value.retryable
+
+
+async def test_retry_wait_beyond_the_deadline_is_not_slept(http_server: LoopbackServer) -> None:
+    http_server.add("/busy", "", status=429, headers={"Retry-After": "30"})
+    with pytest.raises(FetchTimeout, match="HTTP 429 Too Many Requests; a retry in 30 s") as caught:
+        await fetch(http_server.url("/busy"), replace(SETTINGS, timeout=2.0))
+    assert caught.value.retryable
+    assert paths(http_server).count("/busy") == 1
+
+
+async def test_time_queued_behind_the_same_host_is_not_charged(http_server: LoopbackServer) -> None:
+    """Politeness is the desk's choice: pages of one feed queued behind each other must not time out for it."""
+    http_server.add("/t", "ok")
+    settings = replace(SETTINGS, timeout=1.0, per_host_delay=0.4, per_host_concurrency=1, respect_robots=False)
+    async with Fetcher(settings) as fetcher:
+        results = await asyncio.gather(*(fetcher.fetch(http_server.url("/t")) for _ in range(5)))
+    assert [r.body for r in results] == [b"ok"] * 5  # the last one starts about 1.6 s after the first
 
 
 async def test_500_then_200_succeeds_after_retry(http_server: LoopbackServer) -> None:
@@ -239,6 +290,175 @@ async def test_gzip_bomb_is_stopped_while_inflating(http_server: LoopbackServer)
         await fetch(http_server.url("/bomb"))
 
 
+BOMB_SIZE = 1 << 30  # decoded bytes of every bomb below: 100 times the default size cap
+ZEROS = bytes(1 << 24)
+
+
+@functools.cache
+def deflated_zeros() -> bytes:
+    """Raw deflate of BOMB_SIZE zero bytes: one compressed 16 MiB segment repeated (a full flush makes each
+    segment self-contained), so building a 1 GiB bomb takes milliseconds instead of seconds."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    segment = compressor.compress(ZEROS) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return segment * (BOMB_SIZE // len(ZEROS)) + compressor.flush()
+
+
+def checksum_of_zeros(function: Callable[[bytes, int], int], start: int) -> int:
+    value = start
+    for _ in range(BOMB_SIZE // len(ZEROS)):
+        value = function(ZEROS, value)
+    return value
+
+
+@functools.cache
+def bomb(encoding: str) -> bytes:
+    """A body of `encoding` that decodes to BOMB_SIZE zero bytes (each layer, for stacked encodings)."""
+    if encoding == "gzip":
+        trailer = struct.pack("<II", checksum_of_zeros(zlib.crc32, 0), BOMB_SIZE % 2**32)
+        return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + deflated_zeros() + trailer
+    if encoding == "deflate":  # zlib-wrapped, as RFC 9110 defines it
+        return b"\x78\xda" + deflated_zeros() + struct.pack(">I", checksum_of_zeros(zlib.adler32, 1))
+    if encoding == "br":
+        compressor = brotli.Compressor(quality=5)
+        parts = [compressor.process(ZEROS) for _ in range(BOMB_SIZE // len(ZEROS))]
+        return b"".join([*parts, compressor.finish()])
+    if encoding == "gzip, gzip":
+        return gzip.compress(bomb("gzip"))
+    raise ValueError(encoding)
+
+
+def test_bombs_are_what_they_claim() -> None:
+    for encoding in ("gzip", "deflate"):
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: a gzip or zlib header
+        assert len(inflate.decompress(bomb(encoding), 1 << 20)) == 1 << 20
+        assert inflate.unconsumed_tail
+    assert len(bomb("br")) < 2000 and len(brotli.Decompressor().process(bomb("br"), output_buffer_limit=1 << 20)) > 0
+    assert zlib.decompress(bomb("gzip, gzip"), zlib.MAX_WBITS | 16) == bomb("gzip")
+
+
+FETCH_IN_A_CHILD = """
+import asyncio, json, resource, sys
+from livedesk.config import Settings
+from livedesk.pipeline.fetch import Fetcher, FetchError
+
+async def fetch(url, settings):
+    async with Fetcher(settings) as fetcher:
+        await fetcher.fetch(url)
+
+settings = Settings(**json.loads(sys.argv[2]))
+with open("/proc/self/statm") as statm:
+    mapped = int(statm.read().split()[0]) * resource.getpagesize()
+# Room for 3 GiB more, so a bomb that gets through fails this process rather than the machine.
+resource.setrlimit(resource.RLIMIT_AS, (mapped + 3 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    asyncio.run(fetch(sys.argv[1], settings))
+    outcome = "fetched"
+except FetchError as exc:
+    outcome = f"{type(exc).__name__}: {exc}"
+except MemoryError:
+    outcome = "MemoryError"
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB on Linux
+print(json.dumps({"grown_mib": grown / 1024, "outcome": outcome}))
+"""
+MEMORY_BOUND_MIB = 50  # five times the default size cap
+
+
+def fetch_in_a_child(url: str) -> dict[str, object]:
+    """Fetch `url` in a fresh interpreter with the default size cap: how much its peak memory grew while
+    fetching, and the outcome."""
+    fields = {"allowed_networks": SETTINGS.allowed_networks, "per_host_delay": 0.0, "timeout": 60.0}
+    child = subprocess.run(
+        [sys.executable, "-c", FETCH_IN_A_CHILD, url, json.dumps(fields)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert child.returncode == 0, child.stderr
+    return json.loads(child.stdout)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("encoding", "error"),
+    [
+        ("br", "TooLarge: body exceeds the 10000000-byte limit"),
+        ("deflate", "TooLarge: body exceeds the 10000000-byte limit"),
+        ("gzip", "TooLarge: body exceeds the 10000000-byte limit"),
+        ("gzip, gzip", "FetchError: stacked Content-Encoding 'gzip, gzip' refused"),
+    ],
+    ids=["br", "deflate", "gzip", "gzip-gzip"],
+)
+def test_compression_bombs_stay_within_memory(http_server: LoopbackServer, encoding: str, error: str) -> None:
+    assert Settings().max_bytes == 10_000_000  # the cap the child runs with: the default
+    http_server.add("/bomb", bomb(encoding), headers={"Content-Encoding": encoding, "Transfer-Encoding": "chunked"})
+    report = fetch_in_a_child(http_server.url("/bomb"))
+    assert report["grown_mib"] < MEMORY_BOUND_MIB, report
+    assert str(report["outcome"]).startswith(error), report
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "compress"])
+async def test_unknown_content_encoding_is_refused(http_server: LoopbackServer, encoding: str) -> None:
+    http_server.add("/odd", b"\x28\xb5\x2f\xfd opaque", headers={"Content-Encoding": encoding})
+    with pytest.raises(FetchError, match="unsupported Content-Encoding") as caught:
+        await fetch(http_server.url("/odd"))
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("br", brotli.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda body: zlib.compress(body, wbits=-zlib.MAX_WBITS)),  # raw, as many servers send it
+        ("x-gzip", gzip.compress),
+        ("identity", lambda body: body),
+    ],
+    ids=["br", "deflate", "raw-deflate", "x-gzip", "identity"],
+)
+async def test_every_accepted_encoding_is_decoded(
+    http_server: LoopbackServer, encoding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    text = b"".join(b"<p>paragraph %d of a long article</p>" % n for n in range(20_000))  # > one network read
+    assert SETTINGS.max_bytes < len(text) < 10 * SETTINGS.max_bytes
+    http_server.add("/page", encode(text), headers={"Content-Encoding": encoding, "Transfer-Encoding": "chunked"})
+    settings = replace(SETTINGS, max_bytes=len(text))
+    assert (await fetch(http_server.url("/page"), settings)).body == text
+    with pytest.raises(TooLarge):
+        await fetch(http_server.url("/page"), replace(settings, max_bytes=len(text) - 1))
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_bomb_decodes_in_bounded_pieces(encoding: str) -> None:
+    pieces = list(itertools.islice(decoder_for(encoding).feed(bomb(encoding)), 200))  # the whole bomb at once
+    assert len(pieces) == 200 and max(len(piece) for piece in pieces) <= 2 * PIECE
+    assert sum(len(piece) for piece in pieces) > 100 * PIECE and not any(piece.strip(b"\0") for piece in pieces)
+
+
+@pytest.mark.parametrize("slice_size", [5, 4096, 1 << 20])
+def test_decoding_does_not_depend_on_how_the_body_is_cut(slice_size: int) -> None:
+    text = b"".join(b"<p>paragraph %d</p>" % n for n in range(50_000))
+    for encoding, encoded in [
+        ("gzip", gzip.compress(text)),
+        ("deflate", zlib.compress(text)),
+        ("deflate", zlib.compress(text, wbits=-zlib.MAX_WBITS)),
+        ("br", brotli.compress(text, quality=5)),
+    ]:
+        decoder = decoder_for(encoding)
+        chunks = [encoded[start : start + slice_size] for start in range(0, len(encoded), slice_size)]
+        assert b"".join(piece for chunk in [*chunks, b""] for piece in decoder.feed(chunk)) == text, encoding
+
+
+async def test_corrupt_compressed_body_is_a_fetch_error(http_server: LoopbackServer) -> None:
+    http_server.add(
+        "/broken", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + b"\xff" * 20, headers={"Content-Encoding": "gzip"}
+    )
+    with pytest.raises(FetchError, match="undecodable body"):
+        await fetch(http_server.url("/broken"))
+
+
 # --- SSRF guard ---------------------------------------------------------------------------------------------
 
 
@@ -337,6 +557,58 @@ async def test_robots_can_be_ignored(http_server: LoopbackServer) -> None:
     http_server.add("/news", "ok")
     assert (await fetch(http_server.url("/news"), replace(SETTINGS, respect_robots=False))).body == b"ok"
     assert paths(http_server) == ["/news"]
+
+
+async def test_one_robots_cache_serves_many_fetchers(http_server: LoopbackServer) -> None:
+    """A poll round makes a new Fetcher; the rules must outlive it, or every round asks for robots.txt again."""
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /private\n")
+    http_server.add("/news", "ok")
+    robots = RobotsCache()
+    for _ in range(2):
+        async with Fetcher(SETTINGS, robots=robots) as fetcher:
+            assert (await fetcher.fetch(http_server.url("/news"))).body == b"ok"
+            with pytest.raises(RobotsDisallowed):
+                await fetcher.fetch(http_server.url("/private"))
+    assert paths(http_server).count("/robots.txt") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "kept", "asked_again_after"),
+    [
+        (200, ROBOTS_FAILURE_TTL + 1, ROBOTS_TTL),
+        (500, 60.0, ROBOTS_FAILURE_TTL),
+        (404, ROBOTS_FAILURE_TTL + 1, ROBOTS_TTL),
+    ],
+)
+async def test_robots_rules_expire(
+    http_server: LoopbackServer, status: int, kept: float, asked_again_after: float
+) -> None:
+    http_server.add("/robots.txt", "User-agent: *\nDisallow: /private\n", status=status)
+    http_server.add("/news", "ok")
+    now = [1000.0]
+    robots = RobotsCache(clock=lambda: now[0])
+
+    async def fetch_news() -> None:
+        async with Fetcher(SETTINGS, robots=robots) as fetcher:
+            await fetcher.fetch(http_server.url("/news"))
+
+    await fetch_news()
+    now[0] += kept
+    await fetch_news()
+    assert paths(http_server).count("/robots.txt") == 1
+    now[0] += asked_again_after - kept
+    await fetch_news()
+    assert paths(http_server).count("/robots.txt") == 2
+
+
+def test_robots_cache_keeps_a_bounded_number_of_origins() -> None:
+    robots = RobotsCache(max_origins=2)
+    origins = [("https", f"site{n}.example", None) for n in range(3)]
+    for origin in origins:
+        robots.put(origin, urllib.robotparser.RobotFileParser(), ROBOTS_TTL)
+        robots.get(origins[0])  # recently used: kept
+    assert len(robots) == 2
+    assert robots.get(origins[0]) is not None and robots.get(origins[1]) is None
 
 
 # --- politeness ---------------------------------------------------------------------------------------------

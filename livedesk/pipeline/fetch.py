@@ -1,8 +1,9 @@
 """The only module that speaks HTTP: polite, bounded, SSRF-guarded GETs.
 
-One fetch: check the URL (scheme, every resolved address) → robots.txt → wait for a per-host slot → GET,
-streamed under a size cap → retry 429/5xx/connection failures → follow redirects by hand, each hop checked
-like the first → FetchResult. Every failure is a FetchError with a one-line reason.
+One fetch, within one deadline: check the URL (scheme, every resolved address) → robots.txt (rules kept in a
+RobotsCache that outlives fetchers) → wait for a per-host slot → GET, streamed and decompressed under a size cap
+→ retry 429/5xx/connection failures → follow redirects by hand, each hop checked like the first → FetchResult.
+Every failure is a FetchError with a one-line reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import ipaddress
 import socket
 import time
 import urllib.robotparser
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,16 +27,19 @@ import httpx
 from prometheus_client import Counter
 
 from livedesk.config import Settings
+from livedesk.pipeline.decompress import ACCEPT_ENCODING, DecodeError, decoder_for
 
 MAX_RETRY_WAIT = 60.0  # longest single wait between retries; a longer Retry-After ends the retries
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached for more than a day
 ROBOTS_FAILURE_TTL = 3600.0
+ROBOTS_DEADLINE_SHARE = 0.5  # of a fetch's deadline; a robots.txt that hangs must leave time for the page
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 FETCH_REQUESTS = Counter("livedesk_fetch_requests", "Fetcher.fetch() calls by outcome.", ["outcome"])
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Origin = tuple[str, str, int | None]  # scheme, host, port
 
 
 class FetchError(Exception):
@@ -236,12 +241,19 @@ class _CheckedBackend(httpcore.AnyIOBackend):
         super().__init__()
         self._policy = policy
 
-    async def connect_tcp(self, host: str, port: int, **options: Any) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await checked_addresses(host, port, self._policy, url=f"{host}:{port}")
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:
-                return await super().connect_tcp(address, port, **options)
+                return await super().connect_tcp(address, port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:
                 error = exc
         assert error is not None  # getaddrinfo never answers with an empty list
@@ -271,8 +283,70 @@ class _HostGate:
 
 @dataclass(frozen=True)
 class _Robots:
-    parser: urllib.robotparser.RobotFileParser
-    expires: float  # time.monotonic()
+    rules: urllib.robotparser.RobotFileParser
+    expires: float  # on the cache's clock
+
+
+class RobotsCache:
+    """robots.txt rules per origin, each kept for as long as it may be trusted (ROBOTS_TTL; ROBOTS_FAILURE_TTL
+    when robots.txt could not be read). Give one to every Fetcher of a long-running process, so that a poll
+    round does not ask for robots.txt again; at most `max_origins` are kept, the least recently used go first.
+    """
+
+    def __init__(self, max_origins: int = 1024, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_origins = max_origins
+        self._clock = clock
+        self._entries: OrderedDict[Origin, _Robots] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, origin: Origin) -> urllib.robotparser.RobotFileParser | None:
+        """The rules of `origin` if they are still fresh."""
+        entry = self._entries.get(origin)
+        if entry is None or entry.expires <= self._clock():
+            return None
+        self._entries.move_to_end(origin)
+        return entry.rules
+
+    def put(self, origin: Origin, rules: urllib.robotparser.RobotFileParser, ttl: float) -> None:
+        self._entries[origin] = _Robots(rules, self._clock() + ttl)
+        self._entries.move_to_end(origin)
+        while len(self._entries) > self._max_origins:
+            self._entries.popitem(last=False)
+
+
+@dataclass
+class _Deadline:
+    """What a fetch may still spend. DNS checks, requests and waits between retries count; time queued for a
+    slot behind other requests does not, since that politeness is our choice, not the server's slowness.
+    A `parent` is charged too and bounds what remains (robots.txt spends from the fetch that needs it).
+    """
+
+    seconds: float
+    parent: _Deadline | None = None
+    spent: float = 0.0
+
+    def remaining(self) -> float:
+        left = self.seconds - self.spent
+        return left if self.parent is None else min(left, self.parent.remaining())
+
+    def _spend(self, seconds: float) -> None:
+        self.spent += seconds
+        if self.parent is not None:
+            self.parent._spend(seconds)
+
+    @contextlib.asynccontextmanager
+    async def counted(self, url: httpx.URL) -> AsyncIterator[None]:
+        """Runs the block within what remains; FetchTimeout for `url` when that runs out."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.remaining()):
+                yield
+        except TimeoutError as exc:
+            raise FetchTimeout(str(url), f"no complete response within the {self.seconds:g} s deadline") from exc
+        finally:
+            self._spend(time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -285,24 +359,31 @@ class _Response:
 class Fetcher:
     """Use as `async with Fetcher(settings) as fetcher: await fetcher.fetch(url)`; one per event loop.
 
-    A custom `transport` keeps every check but the one at connect time (see _CheckedBackend), so it reopens
-    the DNS-rebinding gap; production code passes none.
+    `robots` keeps robots.txt rules beyond this fetcher (a fresh cache when not given). A custom `transport`
+    keeps every check but the one at connect time (see _CheckedBackend), so it reopens the DNS-rebinding gap;
+    production code passes none.
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        robots: RobotsCache | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._settings = settings
         self._policy = AddressPolicy.from_settings(settings)
         self._client = httpx.AsyncClient(
             transport=transport or guarded_transport(settings),
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate, br"},
-            timeout=httpx.Timeout(settings.timeout),
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            timeout=None,  # each fetch's _Deadline bounds every step
             follow_redirects=False,
             trust_env=False,
         )
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, _HostGate] = {}
-        self._robots: dict[tuple[str, str, int | None], _Robots] = {}
-        self._robots_locks: dict[tuple[str, str, int | None], asyncio.Lock] = {}
+        self._robots = RobotsCache() if robots is None else robots
+        self._robots_locks: dict[Origin, asyncio.Lock] = {}  # per fetcher: locks belong to one event loop
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -319,7 +400,11 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         try:
             result = await self._follow(
-                _parse_url(url), headers, retries=self._settings.retries, robots=self._settings.respect_robots
+                _parse_url(url),
+                headers,
+                _Deadline(self._settings.timeout),
+                retries=self._settings.retries,
+                check_robots=self._settings.respect_robots,
             )
         except FetchError as exc:
             FETCH_REQUESTS.labels(exc.outcome).inc()
@@ -327,13 +412,16 @@ class Fetcher:
         FETCH_REQUESTS.labels("not_modified" if result.not_modified else "ok").inc()
         return result
 
-    async def _follow(self, url: httpx.URL, headers: dict[str, str], *, retries: int, robots: bool) -> FetchResult:
+    async def _follow(
+        self, url: httpx.URL, headers: dict[str, str], deadline: _Deadline, *, retries: int, check_robots: bool
+    ) -> FetchResult:
         redirects: list[httpx.URL] = []
         while True:
-            await self._check(url)
-            if robots and not await self._robots_allow(url):
+            async with deadline.counted(url):
+                await self._check(url)
+            if check_robots and not await self._robots_allow(url, deadline):
                 raise RobotsDisallowed(str(url), f"robots.txt of {url.host} disallows {url.raw_path.decode()}")
-            response = await self._get(url, headers, retries)
+            response = await self._get(url, headers, retries, deadline)
             location = response.headers.get("location")
             if response.status not in REDIRECT_STATUSES or not location:
                 return _result(url, response, headers, retries, tuple(str(u) for u in redirects))
@@ -356,21 +444,26 @@ class Fetcher:
             raise FetchError(str(url), f"invalid port {port}")
         await checked_addresses(url.raw_host.decode("ascii"), port, self._policy, str(url))
 
-    async def _robots_allow(self, url: httpx.URL) -> bool:
+    async def _robots_allow(self, url: httpx.URL, deadline: _Deadline) -> bool:
         origin = (url.scheme, url.host, url.port)
         # One robots.txt request per origin even when many fetches to a new host start together.
         async with self._robots_locks.setdefault(origin, asyncio.Lock()):
-            robots = self._robots.get(origin)
-            if robots is None or robots.expires < time.monotonic():
-                robots = self._robots[origin] = await self._load_robots(url)
-        return robots.parser.can_fetch(self._settings.user_agent, str(url))
+            rules = self._robots.get(origin)
+            if rules is None:
+                rules, ttl = await self._load_robots(url, deadline)
+                self._robots.put(origin, rules, ttl)
+        return rules.can_fetch(self._settings.user_agent, str(url))
 
-    async def _load_robots(self, url: httpx.URL) -> _Robots:
+    async def _load_robots(
+        self, url: httpx.URL, deadline: _Deadline
+    ) -> tuple[urllib.robotparser.RobotFileParser, float]:
+        """The rules for `url`'s origin and how many seconds they may be kept."""
         robots_url = url.copy_with(path="/robots.txt", query=None)
         lines: list[str] = []
         ttl = ROBOTS_TTL
+        share = _Deadline(self._settings.timeout * ROBOTS_DEADLINE_SHARE, parent=deadline)
         try:
-            result = await self._follow(robots_url, {}, retries=0, robots=False)
+            result = await self._follow(robots_url, {}, share, retries=0, check_robots=False)
             lines = result.body.decode("utf-8", "replace").splitlines()
         except HTTPStatusError as exc:
             # 4xx: RFC 9309 §2.3.1.3, robots.txt "unavailable" means crawl freely. 5xx: the RFC says assume
@@ -380,21 +473,22 @@ class Fetcher:
                 ttl = ROBOTS_FAILURE_TTL
         except FetchError:
             ttl = ROBOTS_FAILURE_TTL  # timeouts, refused connections, oversized: allowed, as for 5xx
-        parser = urllib.robotparser.RobotFileParser()
-        parser.parse(lines)  # no lines: allow all
-        return _Robots(parser, time.monotonic() + ttl)
+        rules = urllib.robotparser.RobotFileParser()
+        rules.parse(lines)  # no lines: allow all
+        return rules, ttl
 
-    async def _get(self, url: httpx.URL, headers: dict[str, str], retries: int) -> _Response:
-        """One GET, retried after 429/5xx and connection failures; returns the last response."""
+    async def _get(self, url: httpx.URL, headers: dict[str, str], retries: int, deadline: _Deadline) -> _Response:
+        """One GET, retried after 429/5xx and connection failures while retries and the deadline last; returns
+        the last response. A timeout is not retried: it means the deadline is spent."""
         attempt = 0
         while True:
             backoff = min(self._settings.backoff_base * 2**attempt, MAX_RETRY_WAIT)
             try:
-                response = await self._attempt(url, headers)
-            except (FetchTimeout, ConnectError):
+                response = await self._attempt(url, headers, deadline)
+            except ConnectError as exc:
                 if attempt >= retries:
                     raise
-                wait = backoff
+                wait, failure = backoff, exc.reason
             else:
                 if not _retryable_status(response.status) or attempt >= retries:
                     return response
@@ -407,27 +501,29 @@ class Fetcher:
                         f"(more than {MAX_RETRY_WAIT:.0f} s), not retrying now",
                         retryable=True,
                     )
-                wait = backoff if asked is None else asked
-            await asyncio.sleep(wait)
+                wait, failure = (backoff if asked is None else asked), _status_reason(response.status)
+            if wait >= deadline.remaining():
+                raise FetchTimeout(
+                    str(url), f"{failure}; a retry in {wait:g} s would end past the {deadline.seconds:g} s deadline"
+                )
+            async with deadline.counted(url):
+                await asyncio.sleep(wait)
             attempt += 1
 
-    async def _attempt(self, url: httpx.URL, headers: dict[str, str]) -> _Response:
-        timeout = self._settings.timeout
+    async def _attempt(self, url: httpx.URL, headers: dict[str, str], deadline: _Deadline) -> _Response:
         async with self._slot(url.host):
             try:
                 async with (
-                    asyncio.timeout(timeout),  # bounds the whole exchange, not just each read
+                    deadline.counted(url),
                     self._client.stream("GET", url, headers=headers) as response,
                 ):
                     ok = 200 <= response.status_code < 300
                     body = await self._read_capped(response, str(url)) if ok else b""
                     return _Response(response.status_code, response.headers, body)
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                raise FetchTimeout(str(url), f"no complete response within {timeout:g} s") from exc
             except httpx.TransportError as exc:
                 raise ConnectError(str(url), f"connection failed: {exc or type(exc).__name__}") from exc
-            except httpx.DecodingError as exc:
-                raise FetchError(str(url), f"undecodable body: {exc}") from exc
+            except DecodeError as exc:
+                raise FetchError(str(url), str(exc)) from exc
             except (
                 BlockedURL,
                 ConnectError,
@@ -439,14 +535,19 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(url, f"Content-Length {declared} exceeds the {cap}-byte limit")
+        # Decoded here, not by httpx: httpx inflates a whole network read at once (a 1.6 KB brotli body to
+        # 1 GiB) before the cap can be checked; here at most one PIECE goes beyond it.
+        decoder = decoder_for(response.headers.get("content-encoding", ""))
+        raw = response.aiter_raw()
         body = bytearray()
-        # aiter_bytes() yields decompressed bytes, so a gzip bomb is stopped as it inflates: at most one
-        # network read (64 KiB, inflating ~1000x at worst) beyond the cap is ever held.
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > cap:
-                raise TooLarge(url, f"body exceeds the {cap}-byte limit")
-        return bytes(body)
+        while True:
+            chunk = await anext(raw, b"")  # b"" at the end drains the decoder
+            for piece in decoder.feed(chunk):
+                body += piece
+                if len(body) > cap:
+                    raise TooLarge(url, f"body exceeds the {cap}-byte limit")
+            if not chunk:
+                return bytes(body)
 
     @contextlib.asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
