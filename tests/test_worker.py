@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from livedesk.config import Settings
+from livedesk.pipeline import IngestReport
 from livedesk.store import Store
-from livedesk.worker import seconds_until_next_poll
+from livedesk.worker import poll_forever, seconds_until_next_poll
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=15)
@@ -62,3 +67,29 @@ def test_the_loop_sleeps_until_a_leased_source_is_free_again(store: Store) -> No
     store.lease_due_sources(T0, lease=LEASE)
     wait = seconds_until_next_poll(store.list_sources(), T0, 900.0)
     assert wait == LEASE.total_seconds()
+
+
+async def test_the_poll_loop_reads_robots_txt_once_across_rounds(store: Store, http_server) -> None:
+    http_server.add("/robots.txt", "User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
+    http_server.add("/feed.xml", EMPTY_RSS, headers={"Content-Type": "application/rss+xml"})
+    store.add_source(http_server.url("/feed.xml"))
+    rounds: list[IngestReport] = []
+    settings = Settings(allowed_networks="127.0.0.0/8", per_host_delay=0.0, poll_interval=0.0, retries=0)
+
+    def count_rounds(report: IngestReport, _wait: float) -> None:
+        rounds.append(report)
+        if len(rounds) == 3:
+            raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(poll_forever(store, None, settings, on_round=count_rounds), timeout=60)
+    feed_requests = [r for r in http_server.requests if r.path == "/feed.xml"]
+    robots_requests = [r for r in http_server.requests if r.path == "/robots.txt"]
+    assert len(feed_requests) == 3
+    assert len(robots_requests) == 1
+
+
+EMPTY_RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title><link>http://127.0.0.1/</link>'
+    "<description>nothing yet</description></channel></rss>"
+)

@@ -24,7 +24,7 @@ from livedesk.config import Settings
 from livedesk.models import Article, Feed, FeedEntry, Page, Source, SourceKind, StoredArticle, UpsertOutcome
 from livedesk.pipeline import extract_worker
 from livedesk.pipeline.extract import ExtractError, article_from_entry, extract
-from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult
+from livedesk.pipeline.fetch import Fetcher, FetchError, FetchResult, RobotsCache
 from livedesk.pipeline.process import Processed, process, resume
 from livedesk.pipeline.sources import (
     LocalFailure,
@@ -84,13 +84,15 @@ class Ingestor:
         *,
         on_item: ProgressHook | None = None,
         on_stored: StoredHook | None = None,
+        robots: RobotsCache | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.report = IngestReport()
         self._on_item = on_item or (lambda _origin: None)
         self._on_stored = on_stored
-        self._fetcher = Fetcher(settings)
+        # A poll loop passes the cache it keeps across rounds: robots.txt is then read once a day, not every round.
+        self._fetcher = Fetcher(settings, robots=robots)
         self._workers = settings.extract_workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None  # started when a second page is waiting
         # The one thread that runs the chain: in arrival order, one article at a time, off the event loop.

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from livedesk.config import Settings
 from livedesk.models import Source
 from livedesk.pipeline import Ingestor, IngestReport
+from livedesk.pipeline.fetch import RobotsCache
 from livedesk.pipeline.ingest import ProgressHook
 from livedesk.publish import Bus, announcer
 from livedesk.store import Store
@@ -30,12 +31,18 @@ POLL_LEASE = timedelta(minutes=15)
 
 
 async def poll_once(
-    store: Store, bus: Bus | None, settings: Settings, *, on_item: ProgressHook | None = None
+    store: Store,
+    bus: Bus | None,
+    settings: Settings,
+    *,
+    on_item: ProgressHook | None = None,
+    robots: RobotsCache | None = None,
 ) -> IngestReport:
-    """One round: lease the due sources, poll them, announce every new or changed article on `bus`."""
+    """One round: lease the due sources, poll them, announce every new or changed article on `bus`. `robots` is
+    the robots.txt cache of a loop that polls again."""
     sources = await asyncio.to_thread(store.lease_due_sources, datetime.now(UTC), lease=POLL_LEASE)
     on_stored = None if bus is None else announcer(bus)
-    async with Ingestor(store, settings, on_item=on_item, on_stored=on_stored) as ingestor:
+    async with Ingestor(store, settings, on_item=on_item, on_stored=on_stored, robots=robots) as ingestor:
         return await ingestor.poll(sources)
 
 
@@ -49,12 +56,13 @@ async def poll_forever(
 ) -> None:
     """Poll until cancelled. `before_round` runs before each round (the demo releases more articles there);
     `on_round` gets each round's report and the seconds until the next."""
+    robots = RobotsCache()
     while True:
         if before_round is not None:
             before_round()
         report = None
         try:
-            report = await poll_once(store, bus, settings)
+            report = await poll_once(store, bus, settings, robots=robots)
             logger.info("poll: %s", dict(report.outcomes))
         except Exception:  # one bad round must not stop the desk; the next one retries
             logger.exception("poll round failed")
