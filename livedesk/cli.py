@@ -55,7 +55,7 @@ class _State:
     db: str | None = None
 
     def settings(self, **overrides: object) -> Settings:
-        return Settings.from_env(database_url=self.db, **overrides)
+        return Settings.from_env(None, database_url=self.db, **overrides)
 
 
 state = _State()

@@ -60,7 +60,7 @@ class Settings:
             raw = env.get(f"LIVEDESK_{f.name.upper()}")
             if raw is None:
                 continue
-            kind = type(f.default)
+            kind: type = type(f.default)
             if kind is bool:
                 values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
             else:

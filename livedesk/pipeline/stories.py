@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -111,7 +111,7 @@ def features(
 ) -> dict[str, float]:
     """Term → weight before IDF: sublinear frequency over title + lead, boosted for names and numbers, plus the
     article's `entity_names` (NER's, over the same title and lead) at `settings.entity_weight`."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, float] = defaultdict(float)
     proper: set[str] = set()
     numbers: set[str] = set()
     lead = text.split()[: settings.lead_words]

@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 # TCP keep-alives notice a silently dropped connection (no FIN) in about a minute; an idle LISTEN
 # connection would otherwise wait forever on a dead socket.
-_CONNECT_OPTIONS = {"autocommit": True, "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30}
+# Connection parameters (libpq keywords) for the bus's own connections; autocommit so NOTIFY goes out at once.
+_CONNECT_PARAMETERS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30}
 
 
 def conninfo(url: sa.URL) -> str:
@@ -40,14 +41,14 @@ def conninfo(url: sa.URL) -> str:
     }
     for key, value in url.query.items():
         params[key] = value if isinstance(value, str) else value[-1]
-    return make_conninfo("", **{key: value for key, value in params.items() if value is not None})
+    return make_conninfo("", **{key: str(value) for key, value in params.items() if value is not None})
 
 
 class PostgresBus:
     def __init__(
         self, conninfo: str, *, buffer: int = DEFAULT_BUFFER, retry_delay: float = 1.0, max_retry_delay: float = 30.0
     ) -> None:
-        self._conninfo = conninfo
+        self._conninfo = make_conninfo(conninfo, **_CONNECT_PARAMETERS)
         self._local = InProcessBus(buffer)
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -100,11 +101,11 @@ class PostgresBus:
 
     async def _notify(self, payload: str) -> None:
         if self._publisher is None:
-            self._publisher = await psycopg.AsyncConnection.connect(self._conninfo, **_CONNECT_OPTIONS)
+            self._publisher = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         await self._publisher.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
     async def _listen_connect(self) -> None:
-        connection = await psycopg.AsyncConnection.connect(self._conninfo, **_CONNECT_OPTIONS)
+        connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
         await connection.execute(f"LISTEN {CHANNEL}")
         self._listening = connection
 

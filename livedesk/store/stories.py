@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -190,10 +190,11 @@ class StorySession:
 class StoryStore:
     """Mixed into Store; uses its _read()/_write() connections."""
 
-    _insert: Any
+    if TYPE_CHECKING:
+        _insert: Any
 
-    def _read(self) -> sa.Connection: ...
-    def _write(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> sa.Connection: ...
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
 
     @contextmanager
     def story_session(self) -> Iterator[StorySession]:

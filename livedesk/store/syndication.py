@@ -58,7 +58,7 @@ class Link:
     evidence: str | None
 
 
-_MEMBER_COLUMNS = (
+_MEMBER_COLUMNS: tuple[Any, ...] = (
     articles.c.id,
     articles.c.url,
     articles.c.canonical_url,
