@@ -41,7 +41,13 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 
-_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "invalid_request"}
+_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_request",
+    503: "unavailable",
+}
 
 
 class SecurityHeaders:
@@ -61,6 +67,12 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside everything, Starlette's ServerErrorMiddleware included: its 500 responses carry the headers too.
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -93,7 +105,7 @@ def create_app(
             await bus.stop()
             store.close()
 
-    app = FastAPI(
+    app = _App(
         title="livedesk",
         summary="Live stories, their updates, topic pages, articles, search and outlets.",
         version="0.1.0",
@@ -111,7 +123,6 @@ def create_app(
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
-    app.add_middleware(SecurityHeaders)
     return app
 
 
