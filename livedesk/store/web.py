@@ -106,11 +106,12 @@ class SearchCancel:
         return self._cancelled
 
     def cancel(self) -> None:
+        # Under the lock: the search cannot hand its connection back (and another query start on it, which a
+        # PostgreSQL cancel request would hit) until the interrupt is delivered.
         with self._lock:
             self._cancelled = True
-            interrupt = self._interrupt
-        if interrupt is not None:
-            interrupt()
+            if self._interrupt is not None:
+                self._interrupt()
 
     def _interrupt_with(self, interrupt: Callable[[], None] | None) -> None:
         with self._lock:
@@ -415,7 +416,7 @@ class WebStore:
         except sa.exc.OperationalError as error:  # SQLite "interrupted"; PostgreSQL QueryCanceled
             if cancel.cancelled:
                 raise SearchCancelledError from error
-            if time.monotonic() > deadline or "statement timeout" in str(error.orig):
+            if time.monotonic() >= deadline:
                 raise SearchTimeoutError(f"the search ran past {timeout:g} s") from error
             raise
         finally:
