@@ -185,3 +185,11 @@ async def test_server_errors_carry_the_security_headers(database_url: str) -> No
                 assert response.status_code == 500, path
                 for name, value in SECURITY_HEADERS:
                     assert response.headers.get(name.decode()) == value.decode(), (path, name)
+
+
+async def test_the_search_form_submitted_with_its_fields_left_empty_searches(desk: Desk) -> None:
+    """Without JavaScript the form sends every field, the unset ones empty: they mean "any"."""
+    fixture = _fixture(desk)
+    response = await desk.client.get("/search?q=harbour&outlet=&from=&to=&story=")
+    assert response.status_code == 200
+    assert f'data-result-id="{fixture.article}"' in response.text

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import HTTPException
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from livedesk.store.web import MAX_ID, MAX_SEARCH_TERMS, search_terms
 
@@ -44,8 +44,15 @@ def _few_terms(text: str) -> str:
     return text
 
 
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
 Day = Annotated[date, AfterValidator(_within_days)]
 SearchText = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS), AfterValidator(_few_terms)]
+# An HTML form sends its unset fields empty: they mean "any".
+FormDay = Annotated[Day | None, BeforeValidator(_blank_is_none)]
+FormId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
 
 
 def last_event_id(header: str | None) -> int | None:

@@ -20,7 +20,7 @@ from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityFilter
 from livedesk.store.web import Selection
-from livedesk.web.inputs import AfterId, Cursor, Day, Id, Outlet, SearchText, Slug, last_event_id
+from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
 from livedesk.web.render import UpdateView, is_live, json_ld, update_views
 from livedesk.web.search import run_search, search_filter
@@ -191,9 +191,9 @@ async def search_page(
     request: Request,
     q: SearchText = "",
     outlet: Outlet = "",
-    date_from: Annotated[Day | None, Query(alias="from")] = None,
-    date_to: Annotated[Day | None, Query(alias="to")] = None,
-    story: Id | None = None,
+    date_from: Annotated[FormDay, Query(alias="from")] = None,
+    date_to: Annotated[FormDay, Query(alias="to")] = None,
+    story: FormId = None,
     entity: Id | None = None,
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
