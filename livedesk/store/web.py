@@ -14,8 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,17 @@ from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
+# Ids are INTEGER columns: 32-bit on PostgreSQL, the narrower backend. Anything larger names nothing.
+MAX_ID = 2**31 - 1
+# A search matches at most this many different words: the cost of matching and of highlighting grows with
+# each word, and a reader's query never needs more.
+MAX_SEARCH_TERMS = 16
+# Highlighting reads at most this much of an article (PostgreSQL's ts_headline re-parses the text it is given).
+SNIPPET_SOURCE_CHARS = 20_000
+# The longest a search may run before it is stopped; a normal one takes milliseconds.
+SEARCH_TIMEOUT_SECONDS = 10.0
+# SQLite calls the progress handler every this many virtual-machine instructions (well under a millisecond).
+_PROGRESS_STEPS = 1000
 # Enough of the text for a three-sentence excerpt, without reading whole articles for a page of 20.
 LEAD_CHARS = 1200
 # Highlight markers in search snippets: private-use characters, never in the text, replaced by <mark> only
@@ -77,6 +90,39 @@ class InvalidCursorError(ValueError):
     pass
 
 
+class SearchCancelledError(Exception):
+    """The search was stopped through its SearchCancel (the reader went away)."""
+
+
+class SearchTimeoutError(Exception):
+    """The search ran past its time limit and was stopped."""
+
+
+class SearchCancel:
+    """Stops a search under way from another thread: `cancel()` interrupts the statement running for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._interrupt: Callable[[], None] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        # Under the lock: the search cannot hand its connection back (and another query start on it, which a
+        # PostgreSQL cancel request would hit) until the interrupt is delivered.
+        with self._lock:
+            self._cancelled = True
+            if self._interrupt is not None:
+                self._interrupt()
+
+    def _interrupt_with(self, interrupt: Callable[[], None] | None) -> None:
+        with self._lock:
+            self._interrupt = interrupt
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a page ends: the (sort_at, id) of its last item. Encoded as an opaque cursor for clients."""
@@ -93,10 +139,13 @@ class Position:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
             at, _, ident = raw.partition("|")
-            position = cls(datetime.fromisoformat(at), int(ident))
-        except (binascii.Error, UnicodeDecodeError, ValueError) as err:
+            when, number = datetime.fromisoformat(at), int(ident)
+            # The instant in UTC, as the database compares it: a year-1 or year-9999 time with an offset may
+            # have none.
+            position = cls(when.astimezone(UTC), number) if when.tzinfo is not None else None
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as err:
             raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}") from err
-        if position.at.tzinfo is None:
+        if position is None or not 0 <= position.id <= MAX_ID:
             raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}")
         return position
 
@@ -167,6 +216,12 @@ class Page:
 
 
 @dataclass(frozen=True)
+class SearchResults:
+    page: Page
+    snippets: dict[int, str]  # by article id; matches between MARK_START and MARK_END
+
+
+@dataclass(frozen=True)
 class Outlet:
     site: str
     last_at: datetime | None
@@ -190,8 +245,13 @@ _ITEM_COLUMNS = (
 
 
 def search_terms(text: str) -> list[str]:
-    """The words of a reader's query: punctuation and operators mean nothing here, on both backends."""
-    return _WORD.findall(text)
+    """The different words of a reader's query, lower-cased (both backends fold case), in order of first use:
+    punctuation and operators mean nothing here, and a repeated word adds nothing to the work."""
+    return list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))
+
+
+def _bounded_terms(text: str) -> list[str]:
+    return search_terms(text)[:MAX_SEARCH_TERMS]
 
 
 class WebStore:
@@ -208,14 +268,17 @@ class WebStore:
 
     def page(self, selection: Selection, *, before: Position | None = None, limit: int = PAGE_SIZE) -> Page:
         """Up to `limit` items of the selection, newest first, strictly older than `before`."""
+        with self._read() as connection:
+            return self._page(connection, selection, before, limit)
+
+    def _page(self, connection: sa.Connection, selection: Selection, before: Position | None, limit: int) -> Page:
         query = self._items(selection).order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
         if before is not None:
             after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(
                 sa.literal(before.at, UTCDateTime), sa.literal(before.id)
             )
             query = query.where(after)
-        with self._read() as connection:
-            items = [StreamItem(**row._mapping) for row in connection.execute(query)]
+        items = [StreamItem(**row._mapping) for row in connection.execute(query)]
         more = len(items) > limit
         items = items[:limit]
         return Page(items, items[-1].position if more and items else None)
@@ -306,7 +369,7 @@ class WebStore:
 
     def _matches(self, text: str) -> sa.ColumnElement[bool]:
         """Articles holding every word of `text`, through the backend's search index."""
-        terms = search_terms(text)
+        terms = _bounded_terms(text)
         if not terms:
             return sa.false()
         if self.dialect == "postgresql":
@@ -318,9 +381,59 @@ class WebStore:
 
     # search
 
-    def snippets(self, text: str, article_ids: Sequence[int]) -> dict[int, str]:
+    def search(
+        self,
+        selection: Selection,
+        text: str,
+        *,
+        before: Position | None = None,
+        limit: int = PAGE_SIZE,
+        timeout: float = SEARCH_TIMEOUT_SECONDS,
+        cancel: SearchCancel | None = None,
+    ) -> SearchResults:
+        """A page of `selection` (newest first, older than `before`) with a snippet of each item around the
+        words of `text`, read within `timeout` seconds. Raises SearchTimeoutError past it, and
+        SearchCancelledError once `cancel` is cancelled, from another thread; either stops the database's work."""
+        cancel = cancel or SearchCancel()
+        with self._read() as connection, self._stoppable(connection, timeout, cancel):
+            page = self._page(connection, selection, before, limit)
+            if cancel.cancelled:  # a cancel between two statements interrupts neither
+                raise SearchCancelledError
+            snippets = self._snippets(connection, text, [item.id for item in page.items])
+        return SearchResults(page, snippets)
+
+    @contextmanager
+    def _stoppable(self, connection: sa.Connection, timeout: float, cancel: SearchCancel) -> Iterator[None]:
+        """Statements on `connection` stop when `timeout` passes or `cancel` is cancelled: SQLite checks both in
+        its progress handler; PostgreSQL enforces a statement timeout for this transaction and is sent a cancel
+        request on `cancel`."""
+        driver: Any = connection.connection.driver_connection
+        deadline = time.monotonic() + timeout
+        if self.dialect == "sqlite":
+            driver.set_progress_handler(lambda: cancel.cancelled or time.monotonic() > deadline, _PROGRESS_STEPS)
+        else:
+            # LOCAL: the setting ends with this (read-only) transaction, before the connection returns to the pool.
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, round(timeout * 1000))}")
+            cancel._interrupt_with(driver.cancel_safe)
+        try:
+            if cancel.cancelled:
+                raise SearchCancelledError
+            yield
+        except sa.exc.OperationalError as error:  # SQLite "interrupted"; PostgreSQL QueryCanceled
+            if cancel.cancelled:
+                raise SearchCancelledError from error
+            if time.monotonic() >= deadline:
+                raise SearchTimeoutError(f"the search ran past {timeout:g} s") from error
+            raise
+        finally:
+            if self.dialect == "sqlite":
+                driver.set_progress_handler(None, 0)
+            else:
+                cancel._interrupt_with(None)
+
+    def _snippets(self, connection: sa.Connection, text: str, article_ids: Sequence[int]) -> dict[int, str]:
         """A passage of each article around the words of `text`, matches between MARK_START and MARK_END."""
-        terms = search_terms(text)
+        terms = _bounded_terms(text)
         if not terms or not article_ids:
             return {}
         if self.dialect == "postgresql":
@@ -329,7 +442,7 @@ class WebStore:
                 articles.c.id,
                 sa.func.ts_headline(
                     sa.literal_column("'simple'::regconfig"),
-                    articles.c.text,
+                    sa.func.substr(articles.c.text, 1, SNIPPET_SOURCE_CHARS),
                     sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(terms)),
                     options,
                 ),
@@ -339,8 +452,7 @@ class WebStore:
             query = sa.select(_fts.c.rowid, snippet).where(
                 sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)), _fts.c.rowid.in_(article_ids)
             )
-        with self._read() as connection:
-            return {row[0]: row[1] for row in connection.execute(query)}
+        return {row[0]: row[1] for row in connection.execute(query)}
 
     # topics
 

@@ -6,7 +6,7 @@ Every error, whatever its cause (404, 400 bad cursor, 422 bad parameter, 500), i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,8 +18,10 @@ from livedesk.models import Story as StoredStory
 from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.web import Page, Topic
-from livedesk.web.pages import mentioning, search_filter, with_entity
+from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
+from livedesk.web.pages import mentioning, with_entity
 from livedesk.web.render import UpdateView, update_views
+from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import position, story_stream, topic_stream
 
 
@@ -113,7 +115,8 @@ class EntityOut(BaseModel):
     url: str
 
 
-EntityQuery = Annotated[int | None, Query(description="Only updates mentioning this entity id")]
+EntityQuery = Annotated[Id | None, Query(description="Only updates mentioning this entity id")]
+CursorQuery = Annotated[Cursor | None, Query(description="`next_cursor` of the previous page")]
 
 
 class OutletOut(BaseModel):
@@ -204,7 +207,7 @@ def list_stories(request: Request, limit: Annotated[int, Query(ge=1, le=200)] = 
 
 
 @router.get("/stories/{story_id}")
-def get_story(request: Request, story_id: int) -> StoryDetailOut:
+def get_story(request: Request, story_id: Id) -> StoryDetailOut:
     store = _store(request)
     story = store.get_story(story_id)
     if story is None:
@@ -214,7 +217,7 @@ def get_story(request: Request, story_id: int) -> StoryDetailOut:
 
 
 @router.get("/stories/{story_id}/claims")
-def story_claims(request: Request, story_id: int) -> list[ClaimOut]:
+def story_claims(request: Request, story_id: Id) -> list[ClaimOut]:
     """The story's claim ledger: who claims what, how solid it is, who carries it, in order of first report."""
     store = _store(request)
     if store.get_story(story_id) is None:
@@ -224,7 +227,7 @@ def story_claims(request: Request, story_id: int) -> list[ClaimOut]:
 
 @router.get("/stories/{story_id}/updates", response_model=UpdatesPage)
 async def story_updates(
-    request: Request, story_id: int, cursor: str | None = None, entity: EntityQuery = None
+    request: Request, story_id: Id, cursor: CursorQuery = None, entity: EntityQuery = None
 ) -> Response:
     """The story's updates, newest first, 20 a page; follow `next_cursor` for older ones."""
     store = _store(request)
@@ -244,7 +247,7 @@ def list_topics(request: Request) -> list[TopicOut]:
 
 
 @router.get("/topics/{slug}")
-def get_topic(request: Request, slug: str) -> TopicOut:
+def get_topic(request: Request, slug: Slug) -> TopicOut:
     topic = _store(request).get_topic(slug)
     if topic is None:
         raise HTTPException(404, f"No topic page {slug!r}.")
@@ -252,14 +255,14 @@ def get_topic(request: Request, slug: str) -> TopicOut:
 
 
 @router.get("/topics/{slug}/updates", response_model=UpdatesPage)
-def topic_updates(request: Request, slug: str, cursor: str | None = None, entity: EntityQuery = None) -> Response:
+def topic_updates(request: Request, slug: Slug, cursor: CursorQuery = None, entity: EntityQuery = None) -> Response:
     store = _store(request)
     stream = mentioning(topic_stream(store, slug), entity)
     return _json(_page(store, store.page(stream.selection, before=position(cursor))))
 
 
 @router.get("/articles/{article_id}", response_model=UpdateOut)
-def get_article(request: Request, article_id: int) -> Response:
+def get_article(request: Request, article_id: Id) -> Response:
     store = _store(request)
     item = store.stream_item(article_id)
     if item is None:
@@ -267,31 +270,34 @@ def get_article(request: Request, article_id: int) -> Response:
     return _json(_update(update_views(store, [item])[0]))
 
 
-@router.get("/search")
-def search(
+@router.get("/search", responses={503: {"model": ErrorResponse}})  # type: ignore[dict-item]
+async def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, description="Words that must all occur")],
-    outlet: Annotated[str | None, Query(description="Site domain, e.g. cnn.com")] = None,
-    since: Annotated[date | None, Query(description="First day (UTC), included")] = None,
-    until: Annotated[date | None, Query(description="Last day (UTC), included")] = None,
-    story: int | None = None,
+    q: Annotated[SearchText, Query(min_length=1, description="Words that must all occur")],
+    outlet: Annotated[Outlet | None, Query(description="Site domain, e.g. cnn.com")] = None,
+    since: Annotated[Day | None, Query(description="First day (UTC), included")] = None,
+    until: Annotated[Day | None, Query(description="Last day (UTC), included")] = None,
+    story: Annotated[Id | None, Query()] = None,
     entity: EntityQuery = None,
-    cursor: str | None = None,
+    cursor: CursorQuery = None,
 ) -> SearchPage:
     """Articles holding every word of `q`, newest first, with a highlighted snippet each."""
     store = _store(request)
     wanted = with_entity(search_filter(q, outlet, since, until, story), entity)
-    page = store.page(wanted, before=position(cursor))
-    snippets = store.snippets(q, [item.id for item in page.items])
-    items = [
-        SearchHitOut(**_update(u).model_dump(), snippet=snippets.get(u.item.id, u.excerpt))
-        for u in update_views(store, page.items)
-    ]
-    return SearchPage(items=items, next_cursor=page.next.encode() if page.next else None)
+    found = await run_search(request, store, wanted, q, position(cursor))
+
+    def page() -> SearchPage:
+        items = [
+            SearchHitOut(**_update(u).model_dump(), snippet=found.snippets.get(u.item.id, u.excerpt))
+            for u in update_views(store, found.page.items)
+        ]
+        return SearchPage(items=items, next_cursor=found.page.next.encode() if found.page.next else None)
+
+    return await run_in_threadpool(page)
 
 
 @router.get("/entities/{entity_id}")
-def get_entity(request: Request, entity_id: int) -> EntityOut:
+def get_entity(request: Request, entity_id: Id) -> EntityOut:
     """A named entity: its other names and the stories mentioning it; its updates via `entity=` filters."""
     entity = _store(request).get_entity(entity_id)
     if entity is None:

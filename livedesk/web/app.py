@@ -41,7 +41,13 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
 ]
 
-_ERROR_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "invalid_request"}
+_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_request",
+    503: "unavailable",
+}
 
 
 class SecurityHeaders:
@@ -65,6 +71,12 @@ class SecurityHeaders:
 
 # Work that runs as long as the server does, given the app's store and bus (e.g. the embedded poll loop).
 BackgroundTask = Callable[[Store, Bus], Coroutine[object, object, None]]
+
+
+class _App(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside everything, Starlette's ServerErrorMiddleware included: its 500 responses carry the headers too.
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
@@ -95,7 +107,7 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
             await bus.stop()
             store.close()
 
-    app = FastAPI(
+    app = _App(
         title="livedesk",
         summary="Live stories, their updates, topic pages, articles, search and outlets.",
         version="0.1.0",
@@ -113,7 +125,6 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
-    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from livedesk.web.inputs import Id, Slug
 from livedesk.web.render import UpdateView, update_views
 from livedesk.web.streams import StreamInfo, story_stream, topic_stream
 
@@ -107,20 +108,20 @@ def _json_response(request: Request, stream: StreamInfo) -> Response:
 
 
 @router.get("/stories/{story_id}/feed.atom")
-def story_atom(request: Request, story_id: int) -> Response:
+def story_atom(request: Request, story_id: Id) -> Response:
     return _atom_response(request, story_stream(request.app.state.store, story_id))
 
 
 @router.get("/stories/{story_id}/feed.json")
-def story_json(request: Request, story_id: int) -> Response:
+def story_json(request: Request, story_id: Id) -> Response:
     return _json_response(request, story_stream(request.app.state.store, story_id))
 
 
 @router.get("/live/{slug}/feed.atom")
-def topic_atom(request: Request, slug: str) -> Response:
+def topic_atom(request: Request, slug: Slug) -> Response:
     return _atom_response(request, topic_stream(request.app.state.store, slug))
 
 
 @router.get("/live/{slug}/feed.json")
-def topic_json(request: Request, slug: str) -> Response:
+def topic_json(request: Request, slug: Slug) -> Response:
     return _json_response(request, topic_stream(request.app.state.store, slug))

@@ -7,20 +7,23 @@ static/live.js fetches the same URL with `fragment=1` and appends the items.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
 from livedesk.store import Store
 from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityFilter
-from livedesk.store.web import SearchFilter, Selection
+from livedesk.store.web import Selection
+from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
 from livedesk.web.render import UpdateView, is_live, json_ld, update_views
+from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +46,7 @@ def home(request: Request) -> HTMLResponse:
 
 @router.get("/stories/{story_id}")
 def story_page(
-    request: Request, story_id: int, cursor: str | None = None, fragment: bool = False, entity: int | None = None
+    request: Request, story_id: Id, cursor: Cursor | None = None, fragment: bool = False, entity: Id | None = None
 ) -> HTMLResponse:
     store = _store(request)
     stream = mentioning(story_stream(store, story_id), entity)
@@ -52,7 +55,7 @@ def story_page(
 
 @router.get("/live/{slug}")
 def topic_page(
-    request: Request, slug: str, cursor: str | None = None, fragment: bool = False, entity: int | None = None
+    request: Request, slug: Slug, cursor: Cursor | None = None, fragment: bool = False, entity: Id | None = None
 ) -> HTMLResponse:
     return _stream_page(request, mentioning(topic_stream(_store(request), slug), entity), cursor, fragment)
 
@@ -130,26 +133,26 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
 
 
 @router.get("/stories/{story_id}/events")
-def story_events(request: Request, story_id: int, after: int | None = None) -> StreamingResponse:
+def story_events(request: Request, story_id: Id, after: AfterId | None = None) -> StreamingResponse:
     return _events(request, story_stream(_store(request), story_id), after)
 
 
 @router.get("/live/{slug}/events")
-def topic_events(request: Request, slug: str, after: int | None = None) -> StreamingResponse:
+def topic_events(request: Request, slug: Slug, after: AfterId | None = None) -> StreamingResponse:
     return _events(request, topic_stream(_store(request), slug), after)
 
 
 def _events(request: Request, stream: StreamInfo, after: int | None) -> StreamingResponse:
     store = _store(request)
-    resume = request.headers.get("last-event-id", "")
+    resume = last_event_id(request.headers.get("last-event-id"))
     # A reconnect carries the last id the browser saw; a first connect, the newest id when the page was made.
-    last_id = int(resume) if resume.isdigit() else after if after is not None else store.last_article_id()
+    last_id = resume if resume is not None else after if after is not None else store.last_article_id()
     state = request.app.state
     return event_stream(store, state.bus, state.live, stream.selection, last_id)
 
 
 @router.get("/articles/{article_id}")
-def article_page(request: Request, article_id: int) -> HTMLResponse:
+def article_page(request: Request, article_id: Id) -> HTMLResponse:
     store = _store(request)
     item = store.stream_item(article_id)
     if item is None:
@@ -159,7 +162,7 @@ def article_page(request: Request, article_id: int) -> HTMLResponse:
 
 
 @router.get("/entities/{entity_id}")
-def entity_page(request: Request, entity_id: int, cursor: str | None = None, fragment: bool = False) -> HTMLResponse:
+def entity_page(request: Request, entity_id: Id, cursor: Cursor | None = None, fragment: bool = False) -> HTMLResponse:
     """Who or what an entity is (its other names, its stories) and every update mentioning it."""
     store = _store(request)
     entity = store.get_entity(entity_id)
@@ -184,49 +187,39 @@ class Hit:
 
 
 @router.get("/search")
-def search_page(
+async def search_page(
     request: Request,
-    q: str = "",
-    outlet: str = "",
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
-    story: int | None = None,
-    entity: int | None = None,
-    cursor: str | None = None,
+    q: SearchText = "",
+    outlet: Outlet = "",
+    date_from: Annotated[FormDay, Query(alias="from")] = None,
+    date_to: Annotated[FormDay, Query(alias="to")] = None,
+    story: FormId = None,
+    entity: Id | None = None,
+    cursor: Cursor | None = None,
 ) -> HTMLResponse:
     store = _store(request)
     wanted = with_entity(search_filter(q, outlet or None, date_from, date_to, story), entity)
-    hits: list[Hit] = []
-    next_url = None
-    if q:
-        page = store.page(wanted, before=position(cursor))
-        snippets = store.snippets(q, [item.id for item in page.items])
-        hits = [Hit(u, snippets.get(u.item.id, u.excerpt)) for u in update_views(store, page.items)]
-        if page.next:
-            next_url = f"/search?{request.url.include_query_params(cursor=page.next.encode()).query}"
-    return render(
-        request,
-        "search.html",
-        q=q,
-        outlet=outlet,
-        date_from=date_from or "",
-        date_to=date_to or "",
-        story=story,
-        hits=hits,
-        next_url=next_url,
-        outlets=store.outlets(),
-        stories=store.list_stories(limit=100),
-    )
+    found = await run_search(request, store, wanted, q, position(cursor)) if q else None
 
+    def page() -> HTMLResponse:
+        hits: list[Hit] = []
+        next_url = None
+        if found is not None:
+            hits = [Hit(u, found.snippets.get(u.item.id, u.excerpt)) for u in update_views(store, found.page.items)]
+            if found.page.next:
+                next_url = f"/search?{request.url.include_query_params(cursor=found.page.next.encode()).query}"
+        return render(
+            request,
+            "search.html",
+            q=q,
+            outlet=outlet,
+            date_from=date_from or "",
+            date_to=date_to or "",
+            story=story,
+            hits=hits,
+            next_url=next_url,
+            outlets=store.outlets(),
+            stories=store.list_stories(limit=100),
+        )
 
-def search_filter(
-    q: str, outlet: str | None, date_from: date | None, date_to: date | None, story: int | None
-) -> SearchFilter:
-    """Dates are whole UTC days, both ends included."""
-    return SearchFilter(
-        text=q,
-        sites=(outlet,) if outlet else (),
-        since=datetime.combine(date_from, time(), UTC) if date_from else None,
-        until=datetime.combine(date_to + timedelta(days=1), time(), UTC) if date_to else None,
-        story_id=story,
-    )
+    return await run_in_threadpool(page)

@@ -20,11 +20,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from livedesk.store import Store
+from livedesk.web.inputs import MAX_ID, Id
 
 logger = logging.getLogger(__name__)
 
@@ -252,7 +254,7 @@ router = APIRouter()
 
 
 @router.post("/api/views/{article_id}", status_code=202)
-async def view_beacon(article_id: int, request: Request) -> Response:
+async def view_beacon(article_id: Id, request: Request) -> Response:
     """Count one view of the article by this visitor: 202 recorded, 204 not counted (a bot), 404, 429."""
     user_agent = request.headers.get("user-agent", "")
     if is_bot(user_agent):
@@ -276,12 +278,14 @@ async def view_beacon(article_id: int, request: Request) -> Response:
 
 
 @router.get("/api/views")
-async def view_counts(request: Request, ids: str = "") -> Response:
+async def view_counts(request: Request, ids: Annotated[str, Query(max_length=MAX_IDS * 12)] = "") -> Response:
     """`?ids=1,2,3` → `{"1": 12, "2": 0}`; unknown articles are left out."""
     try:
         article_ids = [int(part) for part in ids.split(",") if part.strip()]
     except ValueError:
         return _error(400, "bad_request", "ids must be comma-separated article ids.")
+    if not all(1 <= article_id <= MAX_ID for article_id in article_ids):
+        return _error(400, "bad_request", f"Article ids are between 1 and {MAX_ID}.")
     if not 0 < len(article_ids) <= MAX_IDS:
         return _error(400, "bad_request", f"Give between 1 and {MAX_IDS} article ids.")
     store: Store = request.app.state.store

@@ -1,0 +1,65 @@
+"""Bounds on everything a request carries, in one place.
+
+Every route takes its ids, cursors, dates, slugs, outlets and search text through these types, so a value out
+of range is refused as a 4xx (422 from validation, 400 from a parser) before it reaches the database, never a
+500 from it: ids past the columns' range, days whose next day does not exist, headers of thousands of digits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+from fastapi import HTTPException
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from livedesk.store.web import MAX_ID, MAX_SEARCH_TERMS, search_terms
+
+# A cursor the server hands out is under 60 characters.
+MAX_CURSOR_CHARS = 120
+MAX_SLUG_CHARS = 100  # the topics.slug column
+MAX_OUTLET_CHARS = 253  # a DNS name
+MAX_QUERY_CHARS = 500
+# Days a reader can filter on; outside them a day (or the day after it) is not a date a news desk holds.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+_EVENT_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: int() also reads "²" and "٣"
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+AfterId = Annotated[int, Field(ge=0, le=MAX_ID)]  # an event id to resume after; 0: from the start
+Cursor = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)]
+Slug = Annotated[str, StringConstraints(max_length=MAX_SLUG_CHARS)]
+Outlet = Annotated[str, StringConstraints(max_length=MAX_OUTLET_CHARS)]
+
+
+def _within_days(day: date) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"a day between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}")
+    return day
+
+
+def _few_terms(text: str) -> str:
+    if len(search_terms(text)) > MAX_SEARCH_TERMS:
+        raise ValueError(f"at most {MAX_SEARCH_TERMS} different words")
+    return text
+
+
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+Day = Annotated[date, AfterValidator(_within_days)]
+SearchText = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS), AfterValidator(_few_terms)]
+# An HTML form sends its unset fields empty: they mean "any".
+FormDay = Annotated[Day | None, BeforeValidator(_blank_is_none)]
+FormId = Annotated[Id | None, BeforeValidator(_blank_is_none)]
+
+
+def last_event_id(header: str | None) -> int | None:
+    """The id in a reconnecting EventSource's Last-Event-ID header (None when absent); 400 when it is not one
+    the server could have sent."""
+    if not header:
+        return None
+    if _EVENT_ID.fullmatch(header) is None or int(header) > MAX_ID:
+        raise HTTPException(400, "Last-Event-ID must be an event id sent by this server.")
+    return int(header)
