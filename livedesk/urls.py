@@ -1,5 +1,5 @@
 """URLs: the check every entry point applies to a URL it is asked to fetch, canonical form, the hash articles
-are keyed by, and the outlet a URL or host belongs to."""
+are keyed by, the outlet a URL or host belongs to; and the media type and charset a Content-Type names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from urllib.parse import urlsplit, urlunsplit
 import tld
 from courlan import normalize_url
 
-__all__ = ["article_identity", "canonicalize_url", "outlet", "registrable_domain", "url_hash", "validate_source_url"]
+__all__ = [
+    "article_identity",
+    "canonicalize_url",
+    "outlet",
+    "parse_content_type",
+    "registrable_domain",
+    "url_hash",
+    "validate_source_url",
+]
 
 SCHEMES = ("http", "https")
 
@@ -91,3 +99,16 @@ def validate_source_url(url: str) -> str:
     if port is not None:
         netloc = f"{netloc}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
+    """'Text/HTML; charset="UTF-8"' → ("text/html", "utf-8")."""
+    if not value:
+        return None, None
+    media_type, *params = value.split(";")
+    charset = None
+    for param in params:
+        name, _, param_value = param.partition("=")
+        if name.strip().lower() == "charset" and param_value.strip().strip("\"'"):
+            charset = param_value.strip().strip("\"'").lower()
+    return media_type.strip().lower() or None, charset

@@ -46,10 +46,10 @@ from livedesk.pipeline.fetch import (
     TooManyRedirects,
     address_refusal,
     guarded_transport,
-    parse_content_type,
     parse_networks,
     retry_after_seconds,
 )
+from livedesk.urls import parse_content_type
 from tests.fixtures_http import LoopbackServer, RequestInfo
 
 REPO = Path(__file__).parents[1]

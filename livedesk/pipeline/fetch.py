@@ -28,6 +28,7 @@ from prometheus_client import Counter
 
 from livedesk.config import Settings
 from livedesk.pipeline.decompress import ACCEPT_ENCODING, DecodeError, decoder_for
+from livedesk.urls import parse_content_type
 
 MAX_RETRY_WAIT = 60.0  # longest single wait between retries; a longer Retry-After ends the retries
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached for more than a day
@@ -174,19 +175,6 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def parse_content_type(value: str | None) -> tuple[str | None, str | None]:
-    """'Text/HTML; charset="UTF-8"' → ("text/html", "utf-8")."""
-    if not value:
-        return None, None
-    media_type, *params = value.split(";")
-    charset = None
-    for param in params:
-        name, _, param_value = param.partition("=")
-        if name.strip().lower() == "charset" and param_value.strip().strip("\"'"):
-            charset = param_value.strip().strip("\"'").lower()
-    return media_type.strip().lower() or None, charset
 
 
 def _status_reason(status: int) -> str:

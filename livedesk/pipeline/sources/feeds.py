@@ -18,7 +18,6 @@ import feedparser
 import nh3
 
 from livedesk.models import Feed, FeedEntry
-from livedesk.pipeline.fetch import parse_content_type
 from livedesk.pipeline.sources.common import (
     GZIP_MAGIC,
     SourceError,
@@ -30,6 +29,7 @@ from livedesk.pipeline.sources.common import (
     text_codec,
 )
 from livedesk.pipeline.sources.sitemaps import parse_sitemap
+from livedesk.urls import parse_content_type
 
 FEED_MEDIA_TYPES = {
     "application/rss+xml",

@@ -17,7 +17,6 @@ from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord
 
 from livedesk.models import Feed, Page
-from livedesk.pipeline.fetch import parse_content_type
 from livedesk.pipeline.sources.common import (
     SourceError,
     head_text,
@@ -26,6 +25,7 @@ from livedesk.pipeline.sources.common import (
     root_element,
 )
 from livedesk.pipeline.sources.feeds import FEED_MEDIA_TYPES, looks_like_feed, parse_feed
+from livedesk.urls import parse_content_type
 
 
 @dataclass(frozen=True)
