@@ -11,8 +11,8 @@ import pytest
 from spacy.language import Language
 
 from livedesk.desk import export as exporting
+from livedesk.desk.stories import merge_stories, split_story
 from livedesk.models import StoredArticle
-from livedesk.pipeline import stories
 from livedesk.pipeline.enrich.claims import (
     Claim,
     claims_in_texts,
@@ -332,7 +332,7 @@ def _two_stories(store: Store, nlp: Language) -> tuple[StoredArticle, StoredArti
     other = _article(store, "port-other-outlet", "coast.example", 1)  # the earliest report of the pier
     if other.story_id == original.story_id:
         other = store.get_article(other.article.url_hash) or other
-        new = stories.split(store, other.story_id or 0, [other.id])
+        new = split_story(store, other.story_id or 0, [other.id])
         other = store.get_article(other.article.url_hash) or other
         assert other.story_id == new
     for stored in (original, denial, other):
@@ -347,7 +347,7 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
     absorbed_pier = _pier(store.story_claims(absorb))
     set_claim_status(store, absorbed_pier.id, "confirmed", editor="ana", reason="Notice seen")
 
-    stories.merge(store, keep, absorb)  # moves the absorbed story's ledger first
+    merge_stories(store, keep, absorb)  # moves the absorbed story's ledger first
 
     assert store.story_claims(absorb) == []
     ledger = store.story_claims(keep)
@@ -363,12 +363,12 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
 
 def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: Language) -> None:
     original, denial, other = _two_stories(store, nlp)
-    stories.merge(store, original.story_id or 0, other.story_id or 0)
+    merge_stories(store, original.story_id or 0, other.story_id or 0)
     old = original.story_id or 0
     cranes_denied = next(e for e in store.story_claims(old) if e.cue == "denied")
     set_claim_status(store, _pier(store.story_claims(old)).id, "confirmed", editor="bo", reason="Seen it")
 
-    new = stories.split(store, old, [denial.id, other.id])  # re-homes the leaving articles' claims
+    new = split_story(store, old, [denial.id, other.id])  # re-homes the leaving articles' claims
 
     moved = store.story_claims(new)
     assert cranes_denied.id in {e.id for e in moved}  # carried by the leaving article only: moved whole

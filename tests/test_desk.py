@@ -15,11 +15,12 @@ from livedesk.desk import claims as desk_claims
 from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
-from livedesk.models import SourceKind
+from livedesk.desk.stories import merge_stories, split_story
+from livedesk.models import SourceKind, StoredArticle
 from livedesk.pipeline import stories
 from livedesk.pipeline.enrich.claims.ledger import same_claim
 from livedesk.publish import InProcessBus, Subscription, Update
-from livedesk.store import Store, StoredArticle
+from livedesk.store import Store
 from livedesk.store.claims import NewClaim
 from tests.web_fixtures import NOW, put
 
@@ -72,7 +73,7 @@ def test_a_merge_is_one_transaction(store: Store) -> None:
     talks, probe = two_stories(store)
     keep, absorb = talks.story_id or 0, probe.story_id or 0
     with commits(store) as count:
-        stories.merge(store, keep, absorb)
+        merge_stories(store, keep, absorb)
     assert count == [1]
     assert store.get_story(absorb) is None
     merged = store.story_claims(keep)
@@ -87,9 +88,9 @@ def test_a_merge_is_one_transaction(store: Store) -> None:
 def test_a_split_is_one_transaction(store: Store) -> None:
     talks, probe = two_stories(store)
     keep = talks.story_id or 0
-    stories.merge(store, keep, probe.story_id or 0)
+    merge_stories(store, keep, probe.story_id or 0)
     with commits(store) as count:
-        new = stories.split(store, keep, [probe.id])
+        new = split_story(store, keep, [probe.id])
     assert count == [1]
     assert store.story_article_ids(new) == [probe.id]
     assert [e.attributed_to for e in store.story_claims(new)] == ["the mediator"]
@@ -99,9 +100,9 @@ def test_a_refused_merge_changes_nothing(store: Store) -> None:
     talks, _probe = two_stories(store)
     keep = talks.story_id or 0
     with commits(store) as count, pytest.raises(stories.StoryNotFoundError):
-        stories.merge(store, keep, keep + 1000)
+        merge_stories(store, keep, keep + 1000)
     with pytest.raises(ValueError, match="each side"):
-        stories.split(store, keep, [talks.id])
+        split_story(store, keep, [talks.id])
     assert count == [0]
     assert store.story_article_ids(keep) == [talks.id]
 

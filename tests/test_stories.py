@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from livedesk.desk.stories import merge_stories, split_story
 from livedesk.models import Article, StoredArticle
 from livedesk.pipeline import enrich, stories
-from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
+from livedesk.pipeline.stories import StorySettings, assign, features, summarize
 from livedesk.store import Store
 from livedesk.store.schema import articles
 from tests.factories import make_article
@@ -176,7 +177,7 @@ def test_merge_moves_the_articles_and_later_arrivals_follow(desk: Desk, store: S
     talks = desk.story_ids(TALKS[:2], T0)[0]
     probe = desk.story_ids(PROBE[:2], T0 + timedelta(hours=1), site="harbor.example")[0]
     assert talks != probe
-    merge(store, talks, probe)
+    merge_stories(store, talks, probe)
     assert store.get_story(probe) is None
     merged = store.get_story(talks)
     assert merged is not None
@@ -190,10 +191,10 @@ def test_split_creates_a_story_and_later_arrivals_follow(desk: Desk, store: Stor
     probe_articles = [desk.assign(*p, T0 + timedelta(hours=1 + i))[0] for i, p in enumerate(PROBE[:2])]
     probe = store.article_story(probe_articles[0].id)
     assert probe is not None and probe != talks
-    merge(store, talks, probe)
+    merge_stories(store, talks, probe)
     assert {store.article_story(a.id) for a in probe_articles} == {talks}
 
-    new = split(store, talks, [a.id for a in probe_articles])
+    new = split_story(store, talks, [a.id for a in probe_articles])
     assert new != talks
     assert {store.article_story(a.id) for a in probe_articles} == {new}
     kept, split_off = store.get_story(talks), store.get_story(new)
@@ -208,13 +209,13 @@ def test_split_creates_a_story_and_later_arrivals_follow(desk: Desk, store: Stor
 def test_editors_mistakes_are_refused(desk: Desk, store: Store) -> None:
     story_id = desk.story_ids(TALKS[:2], T0)[0]
     with pytest.raises(stories.StoryNotFoundError):
-        merge(store, story_id, story_id + 1000)
+        merge_stories(store, story_id, story_id + 1000)
     with pytest.raises(ValueError):
-        merge(store, story_id, story_id)
+        merge_stories(store, story_id, story_id)
     with pytest.raises(ValueError):
-        split(store, story_id, store.story_article_ids(story_id))  # nothing would stay
+        split_story(store, story_id, store.story_article_ids(story_id))  # nothing would stay
     with pytest.raises(ValueError):
-        split(store, story_id, [999_999])
+        split_story(store, story_id, [999_999])
 
 
 def test_names_and_numbers_weigh_more_than_common_words() -> None:

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from livedesk.config import Settings
+from livedesk.desk.stories import merge_stories
 from livedesk.models import Article, StoredArticle
 from livedesk.pipeline import stories, syndication
 from livedesk.store import Store
@@ -78,7 +79,7 @@ def one_story(store: Store, articles: list[StoredArticle]) -> int:
     for stored in articles[1:]:
         other = store.article_story(stored.id)
         if other is not None and other != keep:
-            stories.merge(store, keep, other)
+            merge_stories(store, keep, other)
     return keep
 
 

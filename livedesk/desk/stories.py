@@ -1,29 +1,61 @@
 """Editors' story decisions: merge two stories, split articles off into a new one. Each is one transaction (the
-story stage rebuilds the centroids inside it), then announced so the stories' open pages reload."""
+story stage rebuilds the centroids inside it, the claim ledger moves with the articles), then announced so the
+stories' open pages reload."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
-from livedesk.pipeline import stories
-from livedesk.pipeline.stories import StoryNotFoundError
+from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
+from livedesk.pipeline.stories import DEFAULT, StoryNotFoundError, StorySettings, lock_stories, rebuild
 from livedesk.publish import Bus, Update
 from livedesk.store import Store
 
-__all__ = ["StoryNotFoundError", "merge", "split"]
+__all__ = ["StoryNotFoundError", "merge", "merge_stories", "split", "split_story"]
+
+
+def merge_stories(store: Store, keep: int, absorb: int, *, settings: StorySettings = DEFAULT) -> None:
+    """Move every article of story `absorb` into story `keep` and delete `absorb`, in one transaction."""
+    if keep == absorb:
+        raise ValueError("cannot merge a story into itself")
+    with store.edit_session() as edit:
+        lock_stories(edit, keep, absorb)
+        members = [*edit.story_members(keep), *edit.story_members(absorb)]
+        state = rebuild(edit, keep, members, settings)
+        move_claims_on_merge(edit, keep, absorb)  # before the absorbed story (and its ledger) is deleted
+        edit.rewrite_stories([state], {0: [m.id for m in members]}, delete=[absorb])
+
+
+def split_story(store: Store, story_id: int, article_ids: Iterable[int], *, settings: StorySettings = DEFAULT) -> int:
+    """Move the given articles of a story into a new story, in one transaction; returns the new story's id."""
+    with store.edit_session() as edit:
+        lock_stories(edit, story_id)
+        members = edit.story_members(story_id)
+        leaving = set(article_ids)
+        unknown = leaving - {m.id for m in members}
+        if unknown:
+            raise ValueError(f"not in story {story_id}: {', '.join(map(str, sorted(unknown)))}")
+        staying = [m for m in members if m.id not in leaving]
+        if not leaving or not staying:
+            raise ValueError("a split must leave at least one article on each side")
+        moved = [m for m in members if m.id in leaving]
+        states = [rebuild(edit, story_id, staying, settings), rebuild(edit, None, moved, settings)]
+        new = edit.rewrite_stories(states, {1: [m.id for m in moved]})[1]
+        rehome_claims_on_split(edit, story_id, new, [m.id for m in moved])
+        return new
 
 
 async def merge(store: Store, bus: Bus, keep: int, absorb: int) -> None:
-    """Move every article of story `absorb` into story `keep` (later arrivals follow) and delete `absorb`."""
-    await asyncio.to_thread(stories.merge, store, keep, absorb)
+    """`merge_stories`, announced: later arrivals follow, open pages of both stories reload."""
+    await asyncio.to_thread(merge_stories, store, keep, absorb)
     for story_id in (keep, absorb):
         await bus.publish(Update.story_changed(story_id))
 
 
 async def split(store: Store, bus: Bus, story_id: int, article_ids: Iterable[int]) -> int:
-    """Move the given articles of `story_id` into a new story (later arrivals follow); returns its id."""
-    new = await asyncio.to_thread(stories.split, store, story_id, list(article_ids))
+    """`split_story`, announced; returns the new story's id."""
+    new = await asyncio.to_thread(split_story, store, story_id, list(article_ids))
     for changed in (story_id, new):
         await bus.publish(Update.story_changed(changed))
     return new

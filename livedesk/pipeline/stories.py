@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from livedesk.models import StoredArticle, StoryMember
-from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
 from livedesk.pipeline.enrich.entities import name_key
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
 from livedesk.store.stories import Candidate, StorySession, StoryState
 from livedesk.urls import canonicalize_url, url_hash
 
-__all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
+__all__ = ["StoryNotFoundError", "StorySettings", "assign", "lock_stories", "rebuild"]
 
 
 @dataclass(frozen=True)
@@ -262,46 +261,6 @@ def assign(
         return _add(session, member, None if chosen is None else chosen.story.id, vector, settings, plain)
 
 
-def merge(store: Store, keep: int, absorb: int, *, settings: StorySettings | None = None) -> None:
-    """Move every article of story `absorb` into story `keep` and delete `absorb`, in one transaction."""
-    if keep == absorb:
-        raise ValueError("cannot merge a story into itself")
-    with store.edit_session() as edit:
-        _lock(edit, keep, absorb)
-        members = [*edit.story_members(keep), *edit.story_members(absorb)]
-        state = _rebuild(edit, keep, members, settings or DEFAULT)
-        move_claims_on_merge(edit, keep, absorb)  # before the absorbed story (and its ledger) is deleted
-        edit.rewrite_stories([state], {0: [m.id for m in members]}, delete=[absorb])
-
-
-def split(store: Store, story_id: int, article_ids: list[int], *, settings: StorySettings | None = None) -> int:
-    """Move the given articles of a story into a new story, in one transaction; returns the new story's id."""
-    with store.edit_session() as edit:
-        _lock(edit, story_id)
-        members = edit.story_members(story_id)
-        leaving = set(article_ids)
-        unknown = leaving - {m.id for m in members}
-        if unknown:
-            raise ValueError(f"not in story {story_id}: {', '.join(map(str, sorted(unknown)))}")
-        staying = [m for m in members if m.id not in leaving]
-        if not leaving or not staying:
-            raise ValueError("a split must leave at least one article on each side")
-        moved = [m for m in members if m.id in leaving]
-        settings = settings or DEFAULT
-        states = [_rebuild(edit, story_id, staying, settings), _rebuild(edit, None, moved, settings)]
-        new = edit.rewrite_stories(states, {1: [m.id for m in moved]})[1]
-        rehome_claims_on_split(edit, story_id, new, [m.id for m in moved])
-        return new
-
-
-def _lock(edit: EditSession, *story_ids: int) -> None:
-    """Lock the stories an editor's decision rewrites; StoryNotFoundError for one that does not exist."""
-    found = edit.lock_stories(story_ids)
-    for story_id in story_ids:
-        if story_id not in found:
-            raise StoryNotFoundError(story_id)
-
-
 def _member(stored: StoredArticle) -> StoryMember:
     a = stored.article
     at = a.published_at or a.first_seen_at
@@ -385,10 +344,19 @@ def _add(
     return session.add(member, state, previous=story, previous_centroid=existing, new_terms=vector.keys())
 
 
-def _rebuild(
-    store: Store | EditSession, story_id: int | None, members: list[StoryMember], settings: StorySettings
+def lock_stories(edit: EditSession, *story_ids: int) -> None:
+    """Lock the stories an editor's decision rewrites; StoryNotFoundError for one that does not exist."""
+    found = edit.lock_stories(story_ids)
+    for story_id in story_ids:
+        if story_id not in found:
+            raise StoryNotFoundError(story_id)
+
+
+def rebuild(
+    store: Store | EditSession, story_id: int | None, members: list[StoryMember], settings: StorySettings = DEFAULT
 ) -> StoryState:
-    """A story's state recomputed from its articles, after an editor's merge or split."""
+    """A story's state recomputed from its articles, after an editor's merge or split: later arrivals then follow
+    the decision."""
     originals = [m for m in members if not m.is_copy] or members
     # The names the enrich stage linked to each article stand for those NER found when it was assigned.
     linked = store.entities_of(m.id for m in originals) if settings.entity_weight else {}
