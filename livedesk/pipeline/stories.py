@@ -24,6 +24,7 @@ from livedesk.pipeline.enrich.entities import name_key
 from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
 from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
+from livedesk.text import sentence_spans
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
 
@@ -74,7 +75,6 @@ class StoryNotFoundError(LookupError):
 
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
-_SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
 _STOPWORD_LIST = """
     a about after again against all also am an and any are as at be because been before being between both but
     by can could did do does doing down during each few for from further had has have having he her here hers
@@ -214,8 +214,8 @@ def choose(
 def summarize(text: str, max_chars: int) -> str:
     """The lead sentences of `text` that fit in `max_chars` (at least one, cut at a word if it alone is too long)."""
     summary = ""
-    for sentence in _SENTENCE_SPLIT.split(" ".join(text.split())):
-        candidate = f"{summary} {sentence}".strip()
+    for start, end in sentence_spans(text):  # lazily: a long text is not split beyond the summary
+        candidate = f"{summary} {' '.join(text[start:end].split())}".strip()
         if len(candidate) > max_chars:
             break
         summary = candidate
