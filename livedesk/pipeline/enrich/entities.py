@@ -23,6 +23,12 @@ KEPT_TYPES = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC"})
 # Words of the text read after the title. On the demo corpus, a 200-word lead finds 97% of the entities the full
 # text names twice or more, 300 words all of them (bench/enrich.py); 250 keeps the seed page's "Wagner Group".
 LEAD_WORDS = 250
+# Characters NER reads at most, title included: 250 words of prose take about 1,500. Without it a page whose
+# "words" are huge (no spaces, markup debris) would feed spaCy megabytes, or fail beyond nlp.max_length.
+MAX_NER_CHARS = 5_000
+# Entities linked to one article, the most mentioned first: a title and lead name a few dozen at most, and each
+# is a row written and a name compared within the story.
+MAX_ENTITIES_PER_ARTICLE = 100
 # Transliteration variants: at most this many edits, and only between names this long (shorter names collide).
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
@@ -103,13 +109,14 @@ def is_head_of(short: str, full: str) -> bool:
 
 
 def ner_text(title: str, text: str, lead_words: int = LEAD_WORDS) -> str:
-    """What NER reads: the title, then the first `lead_words` words of the text."""
-    return f"{title}\n\n{' '.join(text.split()[:lead_words])}"
+    """What NER reads: the title, then the first `lead_words` words of the text; MAX_NER_CHARS at most."""
+    lead = " ".join(text[:MAX_NER_CHARS].split()[:lead_words])
+    return f"{title[:MAX_NER_CHARS]}\n\n{lead}"[:MAX_NER_CHARS]
 
 
 def mentions(ents: Iterable[Span]) -> list[Mention]:
     """The kept entity types of `doc.ents`, normalised, counted per (key, type); the most frequent surface form
-    names each."""
+    names each. The MAX_ENTITIES_PER_ARTICLE most mentioned."""
     counts: Counter[tuple[str, str]] = Counter()
     surfaces: dict[tuple[str, str], Counter[str]] = {}
     for ent in ents:
@@ -122,7 +129,8 @@ def mentions(ents: Iterable[Span]) -> list[Mention]:
         counts[key, ent.label_] += 1
         surfaces.setdefault((key, ent.label_), Counter())[name] += 1
     return [
-        Mention(name=surfaces[item].most_common(1)[0][0], type=item[1], count=n) for item, n in counts.most_common()
+        Mention(name=surfaces[item].most_common(1)[0][0], type=item[1], count=n)
+        for item, n in counts.most_common(MAX_ENTITIES_PER_ARTICLE)
     ]
 
 

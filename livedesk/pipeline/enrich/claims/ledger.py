@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import deque
+from collections.abc import Collection, Iterable, Sequence
 
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
@@ -12,6 +13,13 @@ from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
 # outlet's rewording of the same statement still shares most of its content words.
 SAME_CLAIM_OVERLAP = 0.6
+# Rewordings are looked for among the latest entries with the same source and cue only, not the whole ledger: a
+# story's ledger grows with every article, and comparing each claim with all of it made de-duplication quadratic
+# (a page of thousands of "X said Y" held the write lock for half an hour). Rewordings arrive close together.
+NEAR_DUP_CANDIDATES = 100
+# Claims one article adds to the ledger, in text order: its extraction is bounded already (sentences.py); this
+# bounds the rows and statements of its write transaction. Real articles hold a few dozen at most.
+MAX_CLAIMS_PER_ARTICLE = 200
 
 
 def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim] | None) -> list[LedgerEntry]:
@@ -30,8 +38,8 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
         return store.article_claims(stored.id)
     if extracted is None:
         raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
-    found = [ledger_claim(c) for c in extracted]
-    store.merge_claims(stored.story_id, stored.id, found, match=same_claim)
+    found = [ledger_claim(c) for c in extracted[:MAX_CLAIMS_PER_ARTICLE]]
+    store.merge_claims(stored.story_id, stored.id, found, match=SameClaims)
     # Copies stored before their original was enriched carry its claims from now on.
     for member in group:
         if member.id != stored.id and member.original_id == stored.id:
@@ -41,20 +49,20 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
 
 
 def move_claims_on_merge(store: Store, keep: int, absorb: int) -> None:
-    """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `same_claim`)
+    """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `SameClaims`)
     becoming one entry with both stories' carriers and editors' history.
 
     Call before the story `absorb` is deleted (its entries would go with it), i.e. in `stories.merge` before
     `store.rewrite_stories`.
     """
-    store.move_claims(absorb, keep, match=same_claim)
+    store.move_claims(absorb, keep, match=SameClaims)
     mark_disputes(store, keep)
 
 
 def rehome_claims_on_split(store: Store, old: int, new: int, article_ids: Collection[int]) -> None:
     """`article_ids` left story `old` for story `new`: the entries they carry follow them (whole when nobody
     else in `old` carries them, as a copy for their carriers otherwise). Call once `new` exists."""
-    store.move_claims(old, new, match=same_claim, article_ids=article_ids)
+    store.move_claims(old, new, match=SameClaims, article_ids=article_ids)
     mark_disputes(store, new)
 
 
@@ -72,19 +80,36 @@ def ledger_claim(claim: Claim) -> NewClaim:
     return NewClaim(key=key, text=claim.text, attributed_to=claim.attributed_to, cue=claim.cue, status=claim.status)
 
 
-def same_claim(claim: NewClaim, entries: Sequence[tuple[int, NewClaim]]) -> int | None:
-    """The entry `claim` is another report of: same source and cue, and the same or mostly the same content."""
-    for entry_id, entry in entries:
-        if (entry.key, entry.attributed_to.lower(), entry.cue) == (claim.key, claim.attributed_to.lower(), claim.cue):
-            return entry_id
-    terms = set(claim.key.split())
-    for entry_id, entry in entries:
-        if entry.cue != claim.cue or entry.attributed_to.lower() != claim.attributed_to.lower():
-            continue
-        other = set(entry.key.split())
-        if terms and len(terms & other) / len(terms | other) >= SAME_CLAIM_OVERLAP:
-            return entry_id
-    return None
+class SameClaims:
+    """A story's ledger entries, indexed to find the entry a claim is another report of: same source and cue, and
+    the same content (a dict look-up) or mostly the same (among the latest NEAR_DUP_CANDIDATES such entries)."""
+
+    def __init__(self, entries: Iterable[tuple[int, NewClaim]] = ()) -> None:
+        self._exact: dict[tuple[str, str, str], int] = {}
+        self._recent: dict[tuple[str, str], deque[tuple[int, frozenset[str]]]] = {}
+        for entry_id, claim in entries:
+            self.add(entry_id, claim)
+
+    def add(self, entry_id: int, claim: NewClaim) -> None:
+        self._exact.setdefault((claim.key, *_speaker(claim)), entry_id)  # the first entry with that key wins
+        recent = self._recent.setdefault(_speaker(claim), deque(maxlen=NEAR_DUP_CANDIDATES))
+        recent.append((entry_id, frozenset(claim.key.split())))
+
+    def find(self, claim: NewClaim) -> int | None:
+        exact = self._exact.get((claim.key, *_speaker(claim)))
+        if exact is not None:
+            return exact
+        terms = frozenset(claim.key.split())
+        if not terms:
+            return None
+        for entry_id, other in self._recent.get(_speaker(claim), ()):
+            if len(terms & other) / len(terms | other) >= SAME_CLAIM_OVERLAP:
+                return entry_id
+        return None
+
+
+def _speaker(claim: NewClaim) -> tuple[str, str]:
+    return claim.attributed_to.lower(), claim.cue
 
 
 def mark_disputes(store: Store, story_id: int) -> None:
