@@ -39,12 +39,12 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
     if extracted is None:
         raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
     found = [ledger_claim(c) for c in extracted[:MAX_CLAIMS_PER_ARTICLE]]
-    store.merge_claims(stored.story_id, stored.id, found, match=SameClaims)
+    recorded = store.merge_claims(stored.story_id, stored.id, found, match=SameClaims)
     # Copies stored before their original was enriched carry its claims from now on.
     for member in group:
         if member.id != stored.id and member.original_id == stored.id:
             store.carry_claims(stored.id, member.id)
-    mark_disputes(store, stored.story_id)
+    mark_disputes(store, stored.story_id, among=recorded)
     return store.article_claims(stored.id)
 
 
@@ -112,15 +112,23 @@ def _speaker(claim: NewClaim) -> tuple[str, str]:
     return claim.attributed_to.lower(), claim.cue
 
 
-def mark_disputes(store: Store, story_id: int) -> None:
-    """Claims of the story that a denial in the same story contradicts become disputed."""
+def mark_disputes(store: Store, story_id: int, *, among: Collection[int] | None = None) -> None:
+    """Claims of the story that a denial in the same story contradicts become disputed.
+
+    With `among` (the entries an article just recorded) only pairs holding one of them are compared: the others
+    were compared when their own article was recorded, and a disputed status never reverts. Each article then
+    costs a pass over the story's ledger, not a comparison of all its claims with all its denials.
+    """
     entries = store.story_claims(story_id)
-    denials = [e.key.split() for e in entries if e.status == cues.DENIED]
+    fresh = set(among) if among is not None else {e.id for e in entries}
+    terms = {e.id: set(e.key.split()) for e in entries}
+    denials = [e.id for e in entries if e.status == cues.DENIED]
+    fresh_denials = [d for d in denials if d in fresh]
     disputed = {
         e.id: cues.DISPUTED
         for e in entries
         if e.status not in (cues.DENIED, cues.CONFIRMED, cues.DISPUTED)
-        and any(conflicting(e.key.split(), denial) for denial in denials)
+        and any(conflicting(terms[e.id], terms[d]) for d in (denials if e.id in fresh else fresh_denials))
     }
     if disputed:
         store.update_claim_statuses(disputed)
