@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["sentence_spans", "split_sentences"]
+__all__ = ["ends_sentence", "sentence_spans", "split_sentences"]
 
 _TERMINALS = ".!?…"
 _CLOSERS = "\"'”’)]»"
@@ -44,7 +44,7 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
         start: int | None = None
         previous: re.Match[str] | None = None
         for word in _WORD.finditer(text, line.start(), line.end()):
-            if previous is not None and _ends_sentence(previous.group(), word.group()):
+            if previous is not None and ends_sentence(previous.group(), word.group()):
                 assert start is not None
                 yield start, previous.end()
                 start = None
@@ -55,8 +55,8 @@ def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
             yield start, previous.end()
 
 
-def _ends_sentence(word: str, following: str) -> bool:
-    """Whether `word` closes its sentence, given the word after it."""
+def ends_sentence(word: str, following: str) -> bool:
+    """Whether `word` closes its sentence, given the (whitespace-delimited) word after it."""
     core = word.rstrip(_CLOSERS)
     if not core.endswith(tuple(_TERMINALS)):
         return False

@@ -24,7 +24,7 @@ from livedesk.pipeline.enrich.entities import name_key
 from livedesk.pipeline.extract import canonicalize_url, url_hash
 from livedesk.store import Store, StoredArticle
 from livedesk.store.stories import Candidate, StoryMember, StorySession, StoryState
-from livedesk.text import sentence_spans
+from livedesk.text import ends_sentence, sentence_spans
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "merge", "split"]
 
@@ -74,7 +74,6 @@ class StoryNotFoundError(LookupError):
 # -- pure text → vector --------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 _STOPWORD_LIST = """
     a about after again against all also am an and any are as at be because been before being between both but
     by can could did do does doing down during each few for from further had has have having he her here hers
@@ -112,10 +111,10 @@ def features(
     counts: Counter[str] = Counter()
     proper: set[str] = set()
     numbers: set[str] = set()
-    lead = text.split()[: settings.lead_words]
+    lead = text.split(maxsplit=settings.lead_words)[: settings.lead_words]  # no list of every word of a long text
     for source, weight in ((title.split(), settings.title_weight), (lead, 1.0)):
         sentence_start = True
-        for chunk in source:
+        for position, chunk in enumerate(source):
             for token in _TOKEN.findall(chunk):
                 term = _stem(token.lower())
                 if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()):
@@ -126,7 +125,8 @@ def features(
                 # Title case says nothing in headlines; mid-sentence capitals in the lead mark names.
                 elif source is lead and not sentence_start and token[0].isupper():
                     proper.add(term)
-            sentence_start = bool(_SENTENCE_END.search(chunk))
+            following = source[position + 1] if position + 1 < len(source) else ""
+            sentence_start = ends_sentence(chunk, following)  # "Gen. Smith": Smith is still mid-sentence
     if settings.entity_weight:
         for name in entity_names:
             term = entity_term(name)
