@@ -77,7 +77,7 @@ def read_path(path: Path, *, max_bytes: int) -> Iterator[LocalItem]:
         yield LocalFailure(str(path), "no such file or directory")
 
 
-def too_large(max_bytes: int) -> str:
+def _too_large(max_bytes: int) -> str:
     return f"larger than the {max_bytes}-byte limit (LIVEDESK_MAX_BYTES)"
 
 
@@ -114,7 +114,7 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
     if body.startswith(b"WARC/"):
         yield from _read_warc(path, max_bytes)  # an archive: the cap applies to each of its records
     elif len(body) > max_bytes:
-        yield LocalFailure(str(path), too_large(max_bytes))
+        yield LocalFailure(str(path), _too_large(max_bytes))
     elif name.endswith(HTML_SUFFIXES) or (not name.endswith(FEED_SUFFIXES) and _sniff_html(body)):
         yield _html_page(body, path, fetched_at)
     elif name.endswith(FEED_SUFFIXES) or looks_like_feed(body, None):
@@ -249,5 +249,5 @@ def _warc_payload(record: ArcWarcRecord, url: str, max_bytes: int) -> bytes:
         stream = ChunkedDataReader(stream)  # de-chunks only: no decompressor given
     encoded = stream.read(max_bytes + 1)
     if len(encoded) > max_bytes:
-        raise SourceError(url, too_large(max_bytes))
+        raise SourceError(url, _too_large(max_bytes))
     return decode_content(encoded, record.http_headers.get_header("Content-Encoding") or "", url, max_bytes)
