@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from livedesk.models import Article
 from livedesk.pipeline import enrich, stories
-from livedesk.pipeline.stories import StorySettings, assign, features, merge, split, summarize
+from livedesk.pipeline.stories import MAX_TERM_CHARS, StorySettings, assign, features, merge, split, summarize
 from livedesk.store import Store, StoredArticle
 from livedesk.store.schema import articles
 
@@ -234,6 +234,12 @@ def test_names_and_numbers_weigh_more_than_common_words() -> None:
     assert weights["varenholm"] > weights["delegate"]
     assert weights["42"] > weights["delegate"]
     assert "the" not in weights and "talk" in weights
+
+
+def test_endless_words_are_no_terms() -> None:
+    weights = features("Port " + "y" * 100_000, "Talks resumed. " + "x" * 2_000_000, entity_names=["Kessport " * 1_000])
+    assert "port" in weights and "talk" in weights
+    assert max(map(len, weights)) <= MAX_TERM_CHARS
 
 
 def test_a_name_after_an_abbreviation_is_still_mid_sentence() -> None:

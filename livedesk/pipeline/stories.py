@@ -73,6 +73,9 @@ class StoryNotFoundError(LookupError):
 
 # -- pure text → vector --------------------------------------------------------------------------------------
 
+# Longer "words" are not words (markup debris, a page of one endless token) and would not fit a PostgreSQL index
+# row of story_terms (8 KB); German compounds, the longest real words, stay well under it.
+MAX_TERM_CHARS = 64
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 _STOPWORD_LIST = """
     a about after again against all also am an and any are as at be because been before being between both but
@@ -117,7 +120,7 @@ def features(
         for position, chunk in enumerate(source):
             for token in _TOKEN.findall(chunk):
                 term = _stem(token.lower())
-                if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()):
+                if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()) or len(term) > MAX_TERM_CHARS:
                     continue
                 counts[term] += weight
                 if token[0].isdigit():
@@ -130,7 +133,7 @@ def features(
     if settings.entity_weight:
         for name in entity_names:
             term = entity_term(name)
-            if len(term) > 1 and term not in _STOPWORDS:
+            if 1 < len(term) <= MAX_TERM_CHARS and term not in _STOPWORDS:
                 counts[term] += settings.entity_weight
                 proper.add(term)
     return {
