@@ -10,6 +10,7 @@ from spacy.tokens import Span
 from livedesk.pipeline.enrich import enrich, find_mentions
 from livedesk.pipeline.enrich.entities import (
     MAX_ENTITIES_PER_ARTICLE,
+    MAX_NAME_CHARS,
     MAX_NER_CHARS,
     Mention,
     display_name,
@@ -217,3 +218,9 @@ def test_mentions_of_one_article_are_bounded() -> None:
     doc = nlp.make_doc(" ".join(f"Person{n}" for n in range(3 * MAX_ENTITIES_PER_ARTICLE)))
     doc.ents = [Span(doc, i, i + 1, label="PERSON") for i in range(len(doc))]
     assert len(mentions(doc.ents)) == MAX_ENTITIES_PER_ARTICLE
+
+
+def test_overlong_names_are_no_entities() -> None:
+    doc = load_pipeline().make_doc("Port of Kessport " + "Земля " * MAX_NAME_CHARS)
+    doc.ents = [Span(doc, 2, 3, label="GPE"), Span(doc, 3, len(doc), label="ORG")]
+    assert [m.name for m in mentions(doc.ents)] == ["Kessport"]  # the other would not fit a PostgreSQL index

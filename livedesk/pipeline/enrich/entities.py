@@ -29,6 +29,9 @@ MAX_NER_CHARS = 5_000
 # Entities linked to one article, the most mentioned first: a title and lead name a few dozen at most, and each
 # is a row written and a name compared within the story.
 MAX_ENTITIES_PER_ARTICLE = 100
+# Longer "names" are runs of words NER took for one (the longest real ones are under 100 characters); their key
+# would not fit PostgreSQL's unique index on entities (2,704 bytes at most).
+MAX_NAME_CHARS = 200
 # Transliteration variants: at most this many edits, and only between names this long (shorter names collide).
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
@@ -124,7 +127,7 @@ def mentions(ents: Iterable[Span]) -> list[Mention]:
             continue
         name = display_name(ent.text)
         key = name_key(name)
-        if not any(c.isalpha() for c in key):
+        if len(name) > MAX_NAME_CHARS or not any(c.isalpha() for c in key):
             continue
         counts[key, ent.label_] += 1
         surfaces.setdefault((key, ent.label_), Counter())[name] += 1
