@@ -394,7 +394,7 @@ def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: 
 
 def said_sentences(count: int) -> str:
     """`count` distinct "X said Y" sentences, eight to a paragraph: the kind of page that once kept the ledger's
-    write transaction open for half an hour."""
+    write transaction open for minutes."""
     said = [f"Spokesman {n} said the bridge number {n} was closed on day {n}." for n in range(count)]
     return "\n\n".join(" ".join(said[i : i + 8]) for i in range(0, count, 8))
 

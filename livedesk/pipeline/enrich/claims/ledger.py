@@ -15,7 +15,7 @@ from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 SAME_CLAIM_OVERLAP = 0.6
 # Rewordings are looked for among the latest entries with the same source and cue only, not the whole ledger: a
 # story's ledger grows with every article, and comparing each claim with all of it made de-duplication quadratic
-# (a page of thousands of "X said Y" held the write lock for half an hour). Rewordings arrive close together.
+# (a page of thousands of "X said Y" locked other writers out for minutes). Rewordings arrive close together.
 NEAR_DUP_CANDIDATES = 100
 # Claims one article adds to the ledger, in text order: its extraction is bounded already (sentences.py); this
 # bounds the rows and statements of its write transaction. Real articles hold a few dozen at most.

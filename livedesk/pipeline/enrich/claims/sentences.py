@@ -27,7 +27,7 @@ _IRREGULAR: dict[str, tuple[str, ...]] = {
 _VOWELS = frozenset("aeiou")
 
 # What one article's claim search may cost, whatever the page holds (a 20 MB page of "X said Y" sentences was
-# parsed sentence by sentence for half an hour). Each bound is several times what real articles need: across the
+# parsed sentence by sentence for minutes). Each bound is several times what real articles need: across the
 # 181 pages of the scrapinghub article-extraction corpus the longest text has 53,000 characters, the most cue
 # sentences in one article are 58 and the longest sentence has 584 characters. Beyond these, a "sentence" is a
 # list or markup debris, and text past the first 100,000 characters is an archive, not an article.
