@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,17 @@ def test_overlong_names_are_no_entities() -> None:
     doc = load_pipeline().make_doc("Port of Kessport " + "Земля " * MAX_NAME_CHARS)
     doc.ents = [Span(doc, 2, 3, label="GPE"), Span(doc, 3, len(doc), label="ORG")]
     assert [m.name for m in mentions(doc.ents)] == ["Kessport"]  # the other would not fit a PostgreSQL index
+
+
+@pytest.mark.timeout(120)
+def test_resolving_in_a_story_of_thousands_of_entities_compares_only_near_names() -> None:
+    letters = random.Random(8)
+
+    def word() -> str:
+        return "".join(letters.choices("abcdefghijklmnopqrstuvwxyz", k=8)).capitalize()
+
+    # Every pair of 10,000 names took minutes; only names within one edit of each other are compared now.
+    known = [KnownEntity(n, f"{word()} {word()}", "PERSON") for n in range(10_000)]
+    known.append(KnownEntity(10_000, "Vladimir Putin", "PERSON"))
+    resolved = resolve([Mention("Putin", "PERSON", 2), Mention("Vladimir Puttin", "PERSON", 1)], known)
+    assert [(r.name, r.count, r.absorbs) for r in resolved] == [("Vladimir Putin", 3, ())]

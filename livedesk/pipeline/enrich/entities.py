@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -165,13 +165,18 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
             i = parent[i]
         return i
 
+    # Only pairs whose first (or, for surnames, last) words are within one edit can fold: looking those up
+    # instead of trying every pair keeps an article cheap in a story that already names thousands of entities.
+    by_first = _word_index(nodes, _first_word)
+    by_last = _word_index(nodes, _last_word)
     for i, a in enumerate(nodes):
-        for j in range(i + 1, len(nodes)):
+        for j in sorted(_near(by_first, _first_word(a.key))):
             b = nodes[j]
-            if a.type == b.type and is_variant(a.key, b.key):
+            if j > i and a.type == b.type and is_variant(a.key, b.key):
                 parent[root(j)] = root(i)
     for i, a in enumerate(nodes):
-        targets = {root(j) for j, b in enumerate(nodes) if _joins(a, b)}
+        candidates = _near(by_first, _first_word(a.key)) | _near(by_last, _first_word(a.key))
+        targets = {root(j) for j in candidates if _joins(a, nodes[j])}
         if len(targets) == 1:
             parent[root(i)] = targets.pop()
 
@@ -196,6 +201,32 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
             )
         )
     return sorted(resolved, key=lambda r: (-r.count, r.name))
+
+
+def _first_word(key: str) -> str:
+    return key.split(" ", 1)[0]
+
+
+def _last_word(key: str) -> str:
+    return key.rsplit(" ", 1)[-1]
+
+
+def _one_deletion(word: str) -> set[str]:
+    """The word and the words one deletion away: two words within one edit of each other share one of these."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _word_index(nodes: Sequence[_Node], pick: Callable[[str], str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for j, node in enumerate(nodes):
+        for variant in _one_deletion(pick(node.key)):
+            index.setdefault(variant, []).append(j)
+    return index
+
+
+def _near(index: dict[str, list[int]], word: str) -> set[int]:
+    """The nodes whose indexed word is within one edit of `word` (and a few more, checked by the caller)."""
+    return {j for variant in _one_deletion(word) for j in index.get(variant, ())}
 
 
 def _joins(short: _Node, full: _Node) -> bool:
