@@ -21,9 +21,16 @@ from livedesk.pipeline.enrich.claims import (
     rehome_claims_on_split,
     set_claim_status,
 )
+from livedesk.pipeline.enrich.claims.ledger import MAX_CLAIMS_PER_ARTICLE, NEAR_DUP_CANDIDATES, SameClaims
+from livedesk.pipeline.enrich.claims.sentences import (
+    MAX_CLAIM_SENTENCES,
+    MAX_CLAIM_TEXT_CHARS,
+    MAX_SENTENCE_CHARS,
+    claim_sentences,
+)
 from livedesk.pipeline.enrich.nlp import load_pipeline
 from livedesk.store import Store
-from livedesk.store.claims import ClaimNotFoundError
+from livedesk.store.claims import ClaimNotFoundError, NewClaim
 from tests.test_cli import livedesk
 from tests.web_fixtures import NOW, Desk, one_story, put
 
@@ -381,3 +388,67 @@ def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: 
     assert {e.story_id for e in store.article_claims(original.id)} == {old}
     rehome_claims_on_split(store, old, new, [denial.id, other.id])  # again: nothing left to move
     assert [e.id for e in store.story_claims(new)] == [e.id for e in moved]
+
+
+# -- bounds: what one hostile page may cost ----------------------------------------------------------------------
+
+
+def said_sentences(count: int) -> str:
+    """`count` distinct "X said Y" sentences, eight to a paragraph: the kind of page that once kept the ledger's
+    write transaction open for minutes."""
+    said = [f"Spokesman {n} said the bridge number {n} was closed on day {n}." for n in range(count)]
+    return "\n\n".join(" ".join(said[i : i + 8]) for i in range(0, count, 8))
+
+
+def test_the_claim_search_of_a_huge_page_is_bounded() -> None:
+    found = claim_sentences(said_sentences(20_000))
+    assert len(found) == MAX_CLAIM_SENTENCES
+    assert [s.index for s in found] == list(range(MAX_CLAIM_SENTENCES))
+
+
+def test_overlong_sentences_and_text_past_the_bound_are_not_searched() -> None:
+    overlong = "Officials said " + "the port was very " * 200 + "busy."
+    assert len(overlong) > MAX_SENTENCE_CHARS
+    assert claim_sentences(overlong) == []
+    assert [s.text for s in claim_sentences(f"Officials said the port closed. {overlong}")] == [
+        "Officials said the port closed."
+    ]
+    filler = "Nothing is attributed in this line. " * (MAX_CLAIM_TEXT_CHARS // 30)
+    assert claim_sentences(f"{filler}Officials said the port closed.") == []
+
+
+def test_claims_of_a_huge_page_are_bounded(nlp: Language) -> None:
+    found = claims_of(nlp, said_sentences(5_000))
+    assert MAX_CLAIM_SENTENCES // 2 < len(found) <= MAX_CLAIM_SENTENCES
+    assert found[0].attributed_to == "Spokesman 0"
+
+
+def _claim(n: int) -> Claim:
+    return Claim(f"the bridge number {n} was closed", "Spokesman", "said", "unconfirmed", n, 0, 1, ("bridge", f"n{n}"))
+
+
+@pytest.mark.timeout(300)
+def test_the_ledger_takes_a_bounded_number_of_claims_per_article(store: Store) -> None:
+    stored = put(store, "said-everything")
+    # Distinct claims of one source and cue: a quadratic de-duplication would compare 200 million pairs here.
+    record_claims(store, stored, [_claim(n) for n in range(20_000)])
+    assert len(store.article_claims(stored.id)) == MAX_CLAIMS_PER_ARTICLE
+
+
+@pytest.mark.timeout(120)
+def test_same_claims_finds_exact_and_near_duplicates_without_comparing_every_pair() -> None:
+    def new(terms: str, source: str = "Police", cue: str = "said") -> NewClaim:
+        return NewClaim(terms, terms, source, cue, "unconfirmed")
+
+    index = SameClaims([(1, new("bridge close monday")), (2, new("port open", cue="denied"))])
+    assert index.find(new("bridge close monday", source="POLICE")) == 1
+    assert index.find(new("bridge close monday tuesday")) == 1  # 3 of 4 terms shared: a rewording
+    assert index.find(new("bridge close monday", cue="denied")) is None
+    assert index.find(new("port open", cue="denied")) == 2
+    for n in range(3, 50_000):  # one source and cue: a full scan per claim would be quadratic
+        assert index.find(new(f"bridge t{n}")) is None
+        index.add(n, new(f"bridge t{n}"))
+    assert index.find(new("bridge t49999")) == 49_999
+    assert index.find(new("bridge close monday")) == 1  # exact keys are found however old
+    assert index.find(new("bridge close monday tuesday")) is None  # rewordings: among the latest entries only
+    assert NEAR_DUP_CANDIDATES < 50_000

@@ -18,7 +18,7 @@ from livedesk.desk import topics as desk_topics
 from livedesk.desk.stories import merge_stories, split_story
 from livedesk.models import SourceKind, StoredArticle
 from livedesk.pipeline import stories
-from livedesk.pipeline.enrich.claims.ledger import same_claim
+from livedesk.pipeline.enrich.claims.ledger import SameClaims
 from livedesk.publish import InProcessBus, Subscription, Update
 from livedesk.store import Store
 from livedesk.store.claims import NewClaim
@@ -59,8 +59,8 @@ def two_stories(store: Store) -> tuple[StoredArticle, StoredArticle]:
     talks = put(store, "talks", site="meridian.example", title=TALKS[0], text=TALKS[1], published=NOW)
     probe = put(store, "probe", site="harbor.example", title=PROBE[0], text=PROBE[1], published=NOW)
     assert talks.story_id is not None and probe.story_id is not None and talks.story_id != probe.story_id
-    store.merge_claims(talks.story_id, talks.id, [NO_TRUCE], match=same_claim)
-    store.merge_claims(probe.story_id, probe.id, [TRUCE], match=same_claim)
+    store.merge_claims(talks.story_id, talks.id, [NO_TRUCE], match=SameClaims)
+    store.merge_claims(probe.story_id, probe.id, [TRUCE], match=SameClaims)
     return talks, probe
 
 

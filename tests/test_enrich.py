@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from livedesk.desk.export import article_record
 from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import enrich, enrich_many, entity_names, find_mentions
 from livedesk.store import Store
 from livedesk.store.web import TopicQuery
+from tests.test_claims import said_sentences
 from tests.web_fixtures import NOW, Desk, one_story, put
 
 DATA = Path(__file__).parent / "data" / "entities"
@@ -108,3 +113,33 @@ def test_names_found_before_assignment_link_as_a_second_ner_run_would(store: Sto
     linked = {e.name for e in store.entities_of([stored.id])[stored.id]}
     assert enrich(store, stored) == once
     assert {e.name for e in store.entities_of([stored.id])[stored.id]} == linked
+
+
+@pytest.mark.timeout(900)
+def test_other_writers_are_not_locked_out_while_a_huge_article_is_enriched(tmp_path: Path) -> None:
+    database = str(tmp_path / "desk.db")
+    with Store.open(database) as store, Store.open(database) as other:
+        stored = put(store, "said-everything", text=said_sentences(8_000))
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                enrich(store, stored)
+            except BaseException as error:
+                failures.append(error)
+
+        enriching = threading.Thread(target=run)
+        enriching.start()
+        writes = 0
+        try:
+            while enriching.is_alive():
+                # Another command on the same database: it waits for the write lock up to the busy timeout
+                # (30 s), then fails with "database is locked" if enrichment holds it across slow work.
+                other.add_source(f"https://feeds.example/{writes}.xml")
+                writes += 1
+                time.sleep(0.05)  # leave the lock free between writes, as separate commands would
+        finally:
+            enriching.join()
+        assert failures == []
+        assert writes > 0
+        assert store.article_claims(stored.id) != []

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from spacy.tokens import Span
 
 from livedesk.models import StoredArticle
-from livedesk.pipeline.enrich import enrich
+from livedesk.pipeline.enrich import enrich, find_mentions
 from livedesk.pipeline.enrich.entities import (
+    MAX_ENTITIES_PER_ARTICLE,
+    MAX_NAME_CHARS,
+    MAX_NER_CHARS,
     Mention,
     display_name,
     is_head_of,
@@ -16,6 +21,7 @@ from livedesk.pipeline.enrich.entities import (
     is_variant,
     mentions,
     name_key,
+    ner_text,
     resolve,
 )
 from livedesk.pipeline.enrich.nlp import ModelMissingError, load_pipeline, resolve_model
@@ -188,3 +194,49 @@ def test_enrich_is_idempotent(store: Store) -> None:
     again = enrich(store, stored)
     assert first == again
     assert store.entities_of([stored.id]) == before
+
+
+# -- bounds: what one hostile page may cost ----------------------------------------------------------------------
+
+
+def test_ner_reads_a_bounded_text_whatever_the_page() -> None:
+    assert ner_text("Bridge reopens", "The bridge  reopened\non Monday.") == (
+        "Bridge reopens\n\nThe bridge reopened on Monday."
+    )
+    assert len(ner_text("Headline " * 10_000, "word " * 1_000_000)) <= MAX_NER_CHARS
+    assert len(ner_text("Headline", "x" * 5_000_000)) <= MAX_NER_CHARS  # one endless "word"
+
+
+def test_a_page_of_one_endless_word_is_enriched(store: Store) -> None:
+    # Past spaCy's nlp.max_length (1,000,000 characters) NER would raise instead of finding nothing.
+    title = "Vladimir Putin meets Recep Tayyip Erdogan in Ankara"
+    endless = put(store, "endless", title=title, text="x" * 2_000_000)
+    short = put(store, "short", title=title, text="x" * 20)
+    assert find_mentions(endless) == find_mentions(short) != []
+
+
+def test_mentions_of_one_article_are_bounded() -> None:
+    nlp = load_pipeline()
+    doc = nlp.make_doc(" ".join(f"Person{n}" for n in range(3 * MAX_ENTITIES_PER_ARTICLE)))
+    doc.ents = [Span(doc, i, i + 1, label="PERSON") for i in range(len(doc))]
+    assert len(mentions(doc.ents)) == MAX_ENTITIES_PER_ARTICLE
+
+
+def test_overlong_names_are_no_entities() -> None:
+    doc = load_pipeline().make_doc("Port of Kessport " + "Земля " * MAX_NAME_CHARS)
+    doc.ents = [Span(doc, 2, 3, label="GPE"), Span(doc, 3, len(doc), label="ORG")]
+    assert [m.name for m in mentions(doc.ents)] == ["Kessport"]  # the other would not fit a PostgreSQL index
+
+
+@pytest.mark.timeout(120)
+def test_resolving_in_a_story_of_thousands_of_entities_compares_only_near_names() -> None:
+    letters = random.Random(8)
+
+    def word() -> str:
+        return "".join(letters.choices("abcdefghijklmnopqrstuvwxyz", k=8)).capitalize()
+
+    # Every pair of 10,000 names took minutes; only names within one edit of each other are compared now.
+    known = [KnownEntity(n, f"{word()} {word()}", "PERSON") for n in range(10_000)]
+    known.append(KnownEntity(10_000, "Vladimir Putin", "PERSON"))
+    resolved = resolve([Mention("Putin", "PERSON", 2), Mention("Vladimir Puttin", "PERSON", 1)], known)
+    assert [(r.name, r.count, r.absorbs) for r in resolved] == [("Vladimir Putin", 3, ())]

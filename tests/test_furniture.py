@@ -228,3 +228,19 @@ def test_clean_byline(raw: str | None, expected: str | None) -> None:
 )
 def test_registrable_domain(value: str, domain: str) -> None:
     assert registrable_domain(value) == domain
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "line",
+    [
+        "follow us on x" + " and" * 40 + " #",  # "and" a joiner or a name: once exponential
+        "follow us on x" + ", and y" * 40 + " #",
+        "." * 200_000 + "a",  # runs given back one character at a time: once quadratic
+        "share" + "-" * 200_000 + "#",
+        "share " + "| " * 100_000 + "#",
+    ],
+)
+def test_hostile_lines_are_judged_in_linear_time(line: str) -> None:
+    # Each took from minutes to years; the timeout only catches such a hang.
+    assert clean_text(f"{line}\n\nThe bridge reopened.").text == f"{line}\n\nThe bridge reopened."

@@ -102,6 +102,28 @@ async def test_warc_pages_are_stored_at_their_target_uri(store: Store, tmp_path:
     assert urls == ["https://gazette.example/a", "https://gazette.example/b"]
 
 
+async def test_local_files_and_warc_records_over_the_size_cap_fail_one_by_one(store: Store, tmp_path: Path) -> None:
+    cap = 50_000
+    padding = b"<!--" + b"x" * cap + b"-->"
+    folder = tmp_path / "material"
+    folder.mkdir()
+    (folder / "bridge.html").write_bytes((SITE / "bridge-reopens.html").read_bytes())
+    (folder / "huge.html").write_bytes((SITE / "council-budget.html").read_bytes() + padding)
+    write_warc(
+        folder / "crawl.warc.gz",
+        [
+            ("https://gazette.example/huge", "text/html", (SITE / "council-budget.html").read_bytes() + padding),
+            ("https://gazette.example/ferry", "text/html", (SITE / "ferry-timetable.html").read_bytes()),
+        ],
+    )
+    report = await run(store, [str(folder)], max_bytes=cap)
+    assert report.outcomes["new"] == 2
+    assert sorted(report.failures) == [
+        (str(folder / "huge.html"), f"larger than the {cap}-byte limit (LIVEDESK_MAX_BYTES)"),
+        ("https://gazette.example/huge", f"larger than the {cap}-byte limit (LIVEDESK_MAX_BYTES)"),
+    ]
+
+
 async def test_feed_url_pages_are_fetched_and_missing_pages_fall_back_to_the_summary(store: Store, http_server) -> None:
     http_server.add("/news/bridge", (SITE / "bridge-reopens.html").read_bytes(), headers={"Content-Type": "text/html"})
     http_server.add("/news/budget", (SITE / "council-budget.html").read_bytes(), headers={"Content-Type": "text/html"})

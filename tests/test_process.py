@@ -27,7 +27,7 @@ SETTINGS = Settings(extract_workers=1)
 
 def _article(path: Path):
     """The article an ingest of `path` stores (the page at the URL it declares)."""
-    (page,) = read_path(path)
+    (page,) = read_path(path, max_bytes=Settings().max_bytes)
     return extract(page)
 
 

@@ -6,10 +6,15 @@ import gzip
 import os
 import shutil
 from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
 
+import brotli
 import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
+from livedesk.config import Settings
 from livedesk.models import Feed, Page, Source, SourceKind
 from livedesk.pipeline.sources import (
     LocalFailure,
@@ -27,6 +32,7 @@ DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"
 PAGES = DATA / "pages"
 WARC = DATA / "warc" / "pages.warc.gz"
+MAX_BYTES = Settings().max_bytes
 
 
 def feed(name: str, url: str | None = None, content_type: str | None = None) -> Feed:
@@ -351,14 +357,14 @@ def test_is_opml(tmp_path: Path):
     shutil.copy(DATA / "opml" / "subscriptions.opml", renamed)
     assert is_opml(renamed)
     assert not is_opml(FEEDS / "rss20.xml")
-    assert list(read_path(renamed)) == []  # expanded by the caller, not read as an item
+    assert list(read_path(renamed, max_bytes=MAX_BYTES)) == []  # expanded by the caller, not read as an item
 
 
 # -- HTML files -------------------------------------------------------------------------------------------
 
 
 def only(path: Path) -> Page | Feed | LocalFailure:
-    [item] = list(read_path(path))
+    [item] = list(read_path(path, max_bytes=MAX_BYTES))
     return item
 
 
@@ -392,7 +398,7 @@ def test_declared_url_resolves_relative_canonical_against_page_url():
 
 
 def test_directory_walk_is_sorted_recursive_and_skips_hidden():
-    items = list(read_path(PAGES))
+    items = list(read_path(PAGES, max_bytes=MAX_BYTES))
     summary = [(type(i).__name__, getattr(i, "url", None) or getattr(i, "origin", None)) for i in items]
     assert summary == [
         ("Page", "https://news.example.com/2024/05/bridge-reopens"),
@@ -419,7 +425,7 @@ def test_feed_file_and_broken_feed_file(tmp_path: Path):
 
 
 def test_missing_path_is_a_failure(tmp_path: Path):
-    assert list(read_path(tmp_path / "nope.html")) == [
+    assert list(read_path(tmp_path / "nope.html", max_bytes=MAX_BYTES)) == [
         LocalFailure(str(tmp_path / "nope.html"), "no such file or directory")
     ]
 
@@ -428,7 +434,7 @@ def test_missing_path_is_a_failure(tmp_path: Path):
 
 
 def test_warc_records_mapping():
-    items = list(read_path(WARC))
+    items = list(read_path(WARC, max_bytes=MAX_BYTES))
     assert [type(i).__name__ for i in items] == ["Page", "Feed", "Page", "Page"]
     ferry, feed_item, second, zipped = items
     assert ferry.url == "https://port.example.com/ferry"
@@ -446,12 +452,12 @@ def test_truncated_warc_yields_good_records_then_failure(tmp_path: Path, keep: f
     whole = WARC.read_bytes()
     cut = tmp_path / "cut.warc.gz"
     cut.write_bytes(whole[: int(len(whole) * keep)])
-    items = list(read_path(cut))
+    items = list(read_path(cut, max_bytes=MAX_BYTES))
     *good, last = items
     assert isinstance(last, LocalFailure)
     assert last.origin == str(cut)
     assert "WARC" in last.reason
-    expected = [i.url for i in read_path(WARC)][: len(good)]
+    expected = [i.url for i in read_path(WARC, max_bytes=MAX_BYTES)][: len(good)]
     assert [i.url for i in good] == expected
     assert all(not isinstance(i, LocalFailure) for i in good)
 
@@ -460,7 +466,7 @@ def test_truncated_uncompressed_warc(tmp_path: Path):
     whole = gzip.decompress(WARC.read_bytes())
     cut = tmp_path / "cut.warc"
     cut.write_bytes(whole[: len(whole) - 200])
-    items = list(read_path(cut))
+    items = list(read_path(cut, max_bytes=MAX_BYTES))
     assert [type(i).__name__ for i in items] == ["Page", "Feed", "Page", "LocalFailure"]
 
 
@@ -468,6 +474,76 @@ def test_truncated_uncompressed_warc(tmp_path: Path):
 def test_unreadable_warc_is_one_failure(tmp_path: Path, content: bytes):
     bad = tmp_path / "bad.warc.gz"
     bad.write_bytes(content)
-    [failure] = list(read_path(bad))
+    [failure] = list(read_path(bad, max_bytes=MAX_BYTES))
     assert isinstance(failure, LocalFailure)
     assert failure.origin == str(bad)
+
+
+# -- the size cap -----------------------------------------------------------------------------------------
+
+
+def _warc(path: Path, records: list[tuple[str, bytes]], *, encoding: str | None = None) -> None:
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for uri, body in records:
+            headers = [("Content-Type", "text/html")]
+            if encoding:
+                headers.append(("Content-Encoding", encoding))
+            writer.write_record(
+                writer.create_warc_record(
+                    uri,
+                    "response",
+                    payload=BytesIO(body),
+                    length=len(body),
+                    http_headers=StatusAndHeaders("200 OK", headers, protocol="HTTP/1.1"),
+                )
+            )
+
+
+def _page_of(size: int) -> bytes:
+    """An HTML page of exactly `size` bytes."""
+    head = b"<!doctype html><html><body><p>"
+    tail = b"</p></body></html>"
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+def test_html_file_over_the_size_cap_is_one_failure_and_the_others_still_read(tmp_path: Path):
+    cap = 4096
+    (tmp_path / "a-huge.html").write_bytes(_page_of(cap + 1))
+    (tmp_path / "b-fits.html").write_bytes(_page_of(cap))
+    (tmp_path / "c-huge-sniffed.txt").write_bytes(_page_of(10 * cap))
+    items = list(read_path(tmp_path, max_bytes=cap))
+    assert [type(i).__name__ for i in items] == ["LocalFailure", "Page", "LocalFailure"]
+    assert items[0].origin == str(tmp_path / "a-huge.html")
+    assert items[0].reason == f"larger than the {cap}-byte limit (LIVEDESK_MAX_BYTES)"
+    assert items[1].body == _page_of(cap)
+    assert items[2].origin == str(tmp_path / "c-huge-sniffed.txt")
+
+
+def test_warc_record_over_the_size_cap_is_one_failure_and_the_other_records_still_read(tmp_path: Path):
+    cap = 4096
+    warc = tmp_path / "crawl.warc.gz"
+    _warc(
+        warc,
+        [("https://a.example/huge", _page_of(cap + 1)), ("https://a.example/fits", _page_of(cap))],
+    )
+    huge, fits = read_path(warc, max_bytes=cap)
+    assert huge == LocalFailure("https://a.example/huge", f"larger than the {cap}-byte limit (LIVEDESK_MAX_BYTES)")
+    assert isinstance(fits, Page) and fits.url == "https://a.example/fits" and fits.body == _page_of(cap)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "br"])
+def test_warc_record_inflating_beyond_the_size_cap_is_refused(tmp_path: Path, encoding: str):
+    cap = 4096
+    compress = {"gzip": gzip.compress, "br": brotli.compress}[encoding]
+    warc = tmp_path / "bomb.warc.gz"
+    _warc(warc, [("https://a.example/bomb", compress(_page_of(1000 * cap)))], encoding=encoding)
+    [bomb] = read_path(warc, max_bytes=cap)
+    assert bomb == LocalFailure("https://a.example/bomb", f"{encoding} body inflates beyond {cap} bytes")
+
+
+def test_warc_record_with_stacked_encodings_is_refused(tmp_path: Path):
+    warc = tmp_path / "stacked.warc.gz"
+    _warc(warc, [("https://a.example/twice", gzip.compress(gzip.compress(b"<p>x</p>")))], encoding="gzip, gzip")
+    [twice] = read_path(warc, max_bytes=MAX_BYTES)
+    assert twice == LocalFailure("https://a.example/twice", "unsupported Content-Encoding 'gzip, gzip'")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from livedesk.desk.stories import merge_stories, split_story
 from livedesk.models import Article, StoredArticle
 from livedesk.pipeline import enrich, stories
-from livedesk.pipeline.stories import StorySettings, assign, features, summarize
+from livedesk.pipeline.stories import MAX_TERM_CHARS, StorySettings, assign, features, summarize
 from livedesk.store import Store
 from livedesk.store.schema import articles
 from tests.factories import make_article
@@ -225,10 +225,25 @@ def test_names_and_numbers_weigh_more_than_common_words() -> None:
     assert "the" not in weights and "talk" in weights
 
 
+def test_endless_words_are_no_terms() -> None:
+    weights = features("Port " + "y" * 100_000, "Talks resumed. " + "x" * 2_000_000, entity_names=["Kessport " * 1_000])
+    assert "port" in weights and "talk" in weights
+    assert max(map(len, weights)) <= MAX_TERM_CHARS
+
+
+def test_a_name_after_an_abbreviation_is_still_mid_sentence() -> None:
+    weights = features("Talks resume", "Officials met again. Gen. Varenholm met the delegates.")
+    assert weights["varenholm"] > weights["delegate"]
+
+
 def test_summary_keeps_whole_lead_sentences() -> None:
     text = "First sentence here. Second one is longer than the first. Third."
     assert summarize(text, 40) == "First sentence here."
     assert summarize("x" * 50, 20).endswith("…")
+    # Initials and abbreviations end no sentence: the summary is the whole first one, or visibly cut.
+    lead = "Gen. Smith said the U.S. Navy would sail. Crews waited."
+    assert summarize(lead, 45) == "Gen. Smith said the U.S. Navy would sail."
+    assert summarize(lead, 30) == "Gen. Smith said the U.S. Navy…"
 
 
 # -- command line ---------------------------------------------------------------------------------------------

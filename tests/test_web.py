@@ -51,6 +51,9 @@ def test_excerpt_takes_the_first_sentences_within_the_word_limit() -> None:
     assert short.endswith("before calling for a crane.")  # two sentences: a third would pass 60 words
     assert len(short.split()) <= 60
     assert excerpt("word " * 100).endswith("…")
+    # Initials and abbreviations end no sentence: three sentences, not three fragments.
+    three = "Gen. Smith said the U.S. Navy left. Dr. Jones agreed. It sailed at 5 a.m. on Monday."
+    assert excerpt(f"{three} A fourth one.") == three
 
 
 def test_relative_time_wording() -> None:

@@ -22,6 +22,8 @@ from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+from livedesk.text import split_sentences
+
 CLAIM_STATUSES = frozenset({"confirmed", "unconfirmed", "denied", "alleged", "disputed"})
 FEED_FORMATS = frozenset({"rss", "atom", "json", "sitemap"})
 
@@ -149,11 +151,6 @@ def _parse_claim(raw: str) -> DemoClaim:
     return DemoClaim(attributed_to=attributed_to, cue=cue, status=status, text=text)
 
 
-def _first_sentence(paragraph: str) -> str:
-    end = paragraph.find(". ")
-    return paragraph if end < 0 else paragraph[: end + 1]
-
-
 def _apply_edits(paragraphs: list[str], edits: list[str]) -> tuple[str, ...]:
     result = list(paragraphs)
     for edit in edits:
@@ -222,7 +219,7 @@ def _original(outlet: DemoOutlet, slug: str, header: dict[str, list[str]], parag
         author=_one(header, "author"),
         published=published,
         section=_one(header, "section", "News") or "News",
-        summary=_one(header, "summary") or _first_sentence(paragraphs[0]),
+        summary=_one(header, "summary") or split_sentences(paragraphs[0])[0],
         paragraphs=tuple(paragraphs),
         path=_path(outlet, slug, published),
         language=_one(header, "language", "en") or "en",
@@ -249,7 +246,7 @@ def _copy(
         author=_one(header, "author"),
         published=published,
         section=_one(header, "section", original.section) or original.section,
-        summary=_first_sentence(paragraphs[0]),
+        summary=split_sentences(paragraphs[0])[0],
         paragraphs=paragraphs,
         path=_path(outlet, slug, published),
         language=original.language,

@@ -37,7 +37,8 @@ RULES: dict[str, Rules] = {
             r"scroll (?:down )?to continue(?: with content| reading)?|continue reading below",
             r"share (?:this|the) (?:article|story|post|page)|share on \w+|share via \w+|share this",
             r"(?:click|tap) to share on \w+(?: \(opens in new window\))?",
-            r"follow us on \w+(?:,? (?:and )?\w+)*",
+            # Possessive: "and" is a joiner, never a network name, so each line is read one way, in linear time.
+            r"follow us on \w++(?:,? (?:and )?+\w++)*+",
             r"like this|like this:|loading\.\.\.",
             r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletters?\b.{0,160}",
             r"get (?:the latest|our|breaking).{0,80}\b(?:inbox|newsletter)\b.{0,80}",
@@ -170,9 +171,11 @@ _SHARE_WORDS = (
 NEUTRAL_LINES = (
     rf"(?:(?:by|oleh|por|par|von)\s*)?{_COUNT}\s*(?:{_COUNTER_WORDS})",
     rf"(?:{_COUNTER_WORDS})\s*[:：]?\s*{_COUNT}",
-    rf"(?:(?:{_SHARE_WORDS})\b[\s,|/·•:–-]*)+",
-    r"[\W_]*",
+    rf"(?:(?:{_SHARE_WORDS})\b[\s,|/·•:–-]*+)++",
+    r"[\W_]*+",
 )
+# The quantifiers above that overlap with _END are possessive: a run of stops, dashes or pipes given back one
+# character at a time to _END made a long line cost quadratic time (a 100,000-character line took minutes).
 
 _END = r"[\s.!:;…»›>→|–-]*"  # trailing punctuation a furniture line may carry ("Read more here." "Load more »")
 _SEP = r"\s*[:：»›|–-]\s*"

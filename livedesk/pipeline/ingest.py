@@ -176,7 +176,7 @@ class Ingestor:
             return
         # Pages read but not yet stored, each with its extraction running in the pool once a second page came.
         ahead: deque[tuple[Page, asyncio.Future[Article] | None]] = deque()
-        for item in read_path(path):
+        for item in read_path(path, max_bytes=self.settings.max_bytes):
             if isinstance(item, LocalFailure):
                 self.report.fail(item.origin, item.reason)
             elif isinstance(item, Feed):

@@ -24,6 +24,7 @@ from livedesk.pipeline.enrich.entities import name_key
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
 from livedesk.store.stories import Candidate, StorySession, StoryState
+from livedesk.text import ends_sentence, sentence_spans
 from livedesk.urls import canonicalize_url, url_hash
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "lock_stories", "rebuild"]
@@ -73,9 +74,10 @@ class StoryNotFoundError(LookupError):
 
 # -- pure text → vector --------------------------------------------------------------------------------------
 
+# Longer "words" are not words (markup debris, a page of one endless token) and would not fit a PostgreSQL index
+# row of story_terms (8 KB); German compounds, the longest real words, stay well under it.
+MAX_TERM_CHARS = 64
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
-_SENTENCE_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+")
 _STOPWORD_LIST = """
     a about after again against all also am an and any are as at be because been before being between both but
     by can could did do does doing down during each few for from further had has have having he her here hers
@@ -113,13 +115,13 @@ def features(
     counts: dict[str, float] = defaultdict(float)
     proper: set[str] = set()
     numbers: set[str] = set()
-    lead = text.split()[: settings.lead_words]
+    lead = text.split(maxsplit=settings.lead_words)[: settings.lead_words]  # no list of every word of a long text
     for source, weight in ((title.split(), settings.title_weight), (lead, 1.0)):
         sentence_start = True
-        for chunk in source:
+        for position, chunk in enumerate(source):
             for token in _TOKEN.findall(chunk):
                 term = _stem(token.lower())
-                if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()):
+                if term in _STOPWORDS or (len(term) < 2 and not term.isdigit()) or len(term) > MAX_TERM_CHARS:
                     continue
                 counts[term] += weight
                 if token[0].isdigit():
@@ -127,11 +129,12 @@ def features(
                 # Title case says nothing in headlines; mid-sentence capitals in the lead mark names.
                 elif source is lead and not sentence_start and token[0].isupper():
                     proper.add(term)
-            sentence_start = bool(_SENTENCE_END.search(chunk))
+            following = source[position + 1] if position + 1 < len(source) else ""
+            sentence_start = ends_sentence(chunk, following)  # "Gen. Smith": Smith is still mid-sentence
     if settings.entity_weight:
         for name in entity_names:
             term = entity_term(name)
-            if len(term) > 1 and term not in _STOPWORDS:
+            if 1 < len(term) <= MAX_TERM_CHARS and term not in _STOPWORDS:
                 counts[term] += settings.entity_weight
                 proper.add(term)
     return {
@@ -215,8 +218,8 @@ def choose(
 def summarize(text: str, max_chars: int) -> str:
     """The lead sentences of `text` that fit in `max_chars` (at least one, cut at a word if it alone is too long)."""
     summary = ""
-    for sentence in _SENTENCE_SPLIT.split(" ".join(text.split())):
-        candidate = f"{summary} {sentence}".strip()
+    for start, end in sentence_spans(text):  # lazily: a long text is not split beyond the summary
+        candidate = f"{summary} {' '.join(text[start:end].split())}".strip()
         if len(candidate) > max_chars:
             break
         summary = candidate

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -67,8 +67,16 @@ class NewClaim:
     status: str
 
 
-# Picks the entry a claim joins among the story's (entry id, claim) pairs; None for a new entry.
-ClaimMatcher = Callable[[NewClaim, Sequence[tuple[int, NewClaim]]], int | None]
+class ClaimIndex(Protocol):
+    """A story's ledger entries, indexed to find the entry a claim is another report of (None: a new entry)."""
+
+    def find(self, claim: NewClaim) -> int | None: ...
+
+    def add(self, entry_id: int, claim: NewClaim) -> None: ...
+
+
+# Builds a ClaimIndex over a story's (entry id, claim) pairs, oldest first.
+ClaimMatcher = Callable[[Iterable[tuple[int, NewClaim]]], ClaimIndex]
 
 
 @dataclass(frozen=True)
@@ -166,22 +174,23 @@ class ClaimStore:
     ) -> list[int]:
         """Make `found` the claims `article_id` carries in the story's ledger, in one transaction.
 
-        Each claim joins the entry `match` picks among the story's entries (or a new one); the article stops
+        Each claim joins the entry `match`'s index finds among the story's entries (or a new one); the article stops
         carrying entries it no longer states, and entries nobody carries and no editor touched are removed.
-        Returns the entry ids, one per claim. Idempotent.
+        Returns the entry ids, one per claim. Idempotent. `found` is already extracted: nothing slow runs while
+        the transaction holds the write lock.
         """
         with self._write() as connection:
             carrier = _carrier_of(connection, article_id)
             connection.execute(sa.delete(claim_carriers).where(claim_carriers.c.article_id == article_id))
-            existing = [_new_claim(row) for row in connection.execute(_story_rows(story_id))]
+            index = match(_new_claim(row) for row in connection.execute(_story_rows(story_id)))
             ids: list[int] = []
             for claim in found:
-                entry_id = match(claim, existing)
+                entry_id = index.find(claim)
                 if entry_id is None:
                     entry_id = _insert_entry(connection, self._insert, story_id, claim)
-                    existing.append((entry_id, claim))
+                    index.add(entry_id, claim)
                 ids.append(entry_id)
-                _carry(connection, self._insert, [entry_id], carrier)
+            _carry(connection, self._insert, dict.fromkeys(ids), carrier)
             _prune(connection, story_id)
             return ids
 
@@ -255,6 +264,8 @@ def move_entries(
     """
     moving = None if article_ids is None else set(article_ids)
     existing = [_new_claim(row) for row in connection.execute(_story_rows(target))]
+    index = match(existing)
+    in_target = {entry_id for entry_id, _ in existing}
     moved: dict[int, int] = {}
     for row in connection.execute(_story_rows(source)).all():
         carried = set(
@@ -267,7 +278,7 @@ def move_entries(
         if not whole and not leaving:
             continue
         claim = _new_claim(row)[1]
-        into = match(claim, existing)
+        into = index.find(claim)
         if into is None and whole:
             connection.execute(sa.update(claims).where(claims.c.id == row.id).values(story_id=target))
             into = row.id
@@ -275,8 +286,9 @@ def move_entries(
             into = _copy_entry(connection, row, target)
         if into != row.id:
             _join_entry(connection, insert, row, into, leaving, whole=whole)
-        if into not in (entry_id for entry_id, _ in existing):
-            existing.append((into, claim))
+        if into not in in_target:
+            in_target.add(into)
+            index.add(into, claim)
         moved[row.id] = into
     return moved
 

@@ -7,7 +7,6 @@ excerpt of a few sentences and "Read the full report at {outlet}", never an outl
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from markupsafe import Markup, escape
 from livedesk.models import SyndicationGroup, SyndicationMember
 from livedesk.store import Store
 from livedesk.store.web import MARK_END, MARK_START, StreamItem
+from livedesk.text import sentence_spans
 from livedesk.urls import outlet
 from livedesk.web.views import format_views
 
@@ -28,15 +28,13 @@ EXCERPT_WORDS = 60
 # A story is "Live" while it was updated within this window.
 LIVE_WINDOW = timedelta(hours=1)
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
-
 
 def excerpt(text: str, *, sentences: int = EXCERPT_SENTENCES, words: int = EXCERPT_WORDS) -> str:
     """The first sentences of the first paragraphs, at most `sentences` of them and about `words` words."""
-    flat = " ".join(text.split())
     taken: list[str] = []
     count = 0
-    for sentence in _SENTENCE_END.split(flat):
+    for start, end in sentence_spans(text):  # lazily: only the first few are needed
+        sentence = " ".join(text[start:end].split())
         length = len(sentence.split())
         if taken and (len(taken) == sentences or count + length > words):
             break

@@ -4,6 +4,11 @@ Entities come from NER over the title and lead, run once per article before stor
 the names are a clustering signal (`entity_names`). The rest runs after it, once the article's story is known: names
 are folded within the story (entities) and claims are gathered per story (ledger), from the dependency parse of the
 sentences holding a claim cue, done once per original (copies carry their original's claims).
+
+The NLP runs before anything is written, and the store's write methods take its results: no write transaction
+is held across it, so other commands keep writing while a long article is enriched. What one article may cost is
+bounded whatever the page holds (MAX_NER_CHARS, MAX_ENTITIES_PER_ARTICLE, claims.sentences' and claims.ledger's
+bounds).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,15 @@ KEPT_TYPES = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "EVENT", "FAC"})
 # Words of the text read after the title. On the demo corpus, a 200-word lead finds 97% of the entities the full
 # text names twice or more, 300 words all of them (bench/enrich.py); 250 keeps the seed page's "Wagner Group".
 LEAD_WORDS = 250
+# Characters NER reads at most, title included: 250 words of prose take about 1,500. Without it a page whose
+# "words" are huge (no spaces, markup debris) would feed spaCy megabytes, or fail beyond nlp.max_length.
+MAX_NER_CHARS = 5_000
+# Entities linked to one article, the most mentioned first: a title and lead name a few dozen at most, and each
+# is a row written and a name compared within the story.
+MAX_ENTITIES_PER_ARTICLE = 100
+# Longer "names" are runs of words NER took for one (the longest real ones are under 100 characters); their key
+# would not fit PostgreSQL's unique index on entities (2,704 bytes at most).
+MAX_NAME_CHARS = 200
 # Transliteration variants: at most this many edits, and only between names this long (shorter names collide).
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
@@ -103,13 +112,14 @@ def is_head_of(short: str, full: str) -> bool:
 
 
 def ner_text(title: str, text: str, lead_words: int = LEAD_WORDS) -> str:
-    """What NER reads: the title, then the first `lead_words` words of the text."""
-    return f"{title}\n\n{' '.join(text.split()[:lead_words])}"
+    """What NER reads: the title, then the first `lead_words` words of the text; MAX_NER_CHARS at most."""
+    lead = " ".join(text[:MAX_NER_CHARS].split()[:lead_words])
+    return f"{title[:MAX_NER_CHARS]}\n\n{lead}"[:MAX_NER_CHARS]
 
 
 def mentions(ents: Iterable[Span]) -> list[Mention]:
     """The kept entity types of `doc.ents`, normalised, counted per (key, type); the most frequent surface form
-    names each."""
+    names each. The MAX_ENTITIES_PER_ARTICLE most mentioned."""
     counts: Counter[tuple[str, str]] = Counter()
     surfaces: dict[tuple[str, str], Counter[str]] = {}
     for ent in ents:
@@ -117,12 +127,13 @@ def mentions(ents: Iterable[Span]) -> list[Mention]:
             continue
         name = display_name(ent.text)
         key = name_key(name)
-        if not any(c.isalpha() for c in key):
+        if len(name) > MAX_NAME_CHARS or not any(c.isalpha() for c in key):
             continue
         counts[key, ent.label_] += 1
         surfaces.setdefault((key, ent.label_), Counter())[name] += 1
     return [
-        Mention(name=surfaces[item].most_common(1)[0][0], type=item[1], count=n) for item, n in counts.most_common()
+        Mention(name=surfaces[item].most_common(1)[0][0], type=item[1], count=n)
+        for item, n in counts.most_common(MAX_ENTITIES_PER_ARTICLE)
     ]
 
 
@@ -154,13 +165,18 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
             i = parent[i]
         return i
 
+    # Only pairs whose first (or, for surnames, last) words are within one edit can fold: looking those up
+    # instead of trying every pair keeps an article cheap in a story that already names thousands of entities.
+    by_first = _word_index(nodes, _first_word)
+    by_last = _word_index(nodes, _last_word)
     for i, a in enumerate(nodes):
-        for j in range(i + 1, len(nodes)):
+        for j in sorted(_near(by_first, _first_word(a.key))):
             b = nodes[j]
-            if a.type == b.type and is_variant(a.key, b.key):
+            if j > i and a.type == b.type and is_variant(a.key, b.key):
                 parent[root(j)] = root(i)
     for i, a in enumerate(nodes):
-        targets = {root(j) for j, b in enumerate(nodes) if _joins(a, b)}
+        candidates = _near(by_first, _first_word(a.key)) | _near(by_last, _first_word(a.key))
+        targets = {root(j) for j in candidates if _joins(a, nodes[j])}
         if len(targets) == 1:
             parent[root(i)] = targets.pop()
 
@@ -185,6 +201,32 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
             )
         )
     return sorted(resolved, key=lambda r: (-r.count, r.name))
+
+
+def _first_word(key: str) -> str:
+    return key.split(" ", 1)[0]
+
+
+def _last_word(key: str) -> str:
+    return key.rsplit(" ", 1)[-1]
+
+
+def _one_deletion(word: str) -> set[str]:
+    """The word and the words one deletion away: two words within one edit of each other share one of these."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+def _word_index(nodes: Sequence[_Node], pick: Callable[[str], str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for j, node in enumerate(nodes):
+        for variant in _one_deletion(pick(node.key)):
+            index.setdefault(variant, []).append(j)
+    return index
+
+
+def _near(index: dict[str, list[int]], word: str) -> set[int]:
+    """The nodes whose indexed word is within one edit of `word` (and a few more, checked by the caller)."""
+    return {j for variant in _one_deletion(word) for j in index.get(variant, ())}
 
 
 def _joins(short: _Node, full: _Node) -> bool:

@@ -7,6 +7,7 @@ import zlib
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import brotli
 from lxml import etree
 
 # A sitemap may hold 50 MB uncompressed (sitemaps.org); beyond that a gzip body is treated as a bomb.
@@ -76,6 +77,32 @@ def gunzip(body: bytes, url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
         raise SourceError(url, f"corrupt gzip body ({err})") from None
     if len(data) > limit:
         raise SourceError(url, f"gzip body inflates beyond {limit} bytes")
+    return data
+
+
+def decode_content(body: bytes, encoding: str, url: str, limit: int) -> bytes:
+    """Undo one HTTP Content-Encoding (gzip, deflate, br or none), refusing to produce more than `limit` bytes.
+
+    Stacked or unknown encodings are refused rather than passed on as if they were the page.
+    """
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        return gunzip(body, url, limit)
+    try:
+        if encoding == "deflate":
+            # Servers send zlib-wrapped or raw deflate under the same name; the header byte tells them apart.
+            wbits = zlib.MAX_WBITS if body[:1] == b"x" else -zlib.MAX_WBITS
+            data = zlib.decompressobj(wbits).decompress(body, limit + 1)
+        elif encoding == "br":
+            data = brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
+        else:
+            raise SourceError(url, f"unsupported Content-Encoding {encoding!r}")
+    except (zlib.error, brotli.error) as err:
+        raise SourceError(url, f"corrupt {encoding} body ({err})") from None
+    if len(data) > limit:
+        raise SourceError(url, f"{encoding} body inflates beyond {limit} bytes")
     return data
 
 

@@ -1,6 +1,8 @@
 """Local material → pages and feeds: HTML files, feed and sitemap files, directories of them, WARC archives.
 
-`read_path` never raises for one bad file: every problem becomes a `LocalFailure` and the walk goes on.
+`read_path` never raises for one bad file: every problem becomes a `LocalFailure` and the walk goes on. A file or
+WARC record larger than `max_bytes` (the fetch size cap, Settings.max_bytes) is such a failure: a saved page is as
+hostile as a fetched one, and the stages after this one are sized for pages within the cap.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from pathlib import Path
 
 from lxml import etree
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
 from warcio.limitreader import LimitReader
 from warcio.recordloader import ArcWarcRecord
 
 from livedesk.models import Feed, Page
 from livedesk.pipeline.sources.common import (
     SourceError,
+    decode_content,
     head_text,
     http_url,
     parse_iso_datetime,
@@ -60,17 +64,24 @@ def is_opml(path: Path) -> bool:
         return False
 
 
-def read_path(path: Path) -> Iterator[LocalItem]:
-    """Pages, feeds and failures found at `path`: a file, or a directory walked recursively in name order."""
+def read_path(path: Path, *, max_bytes: int) -> Iterator[LocalItem]:
+    """Pages, feeds and failures found at `path`: a file, or a directory walked recursively in name order.
+
+    A file, or a WARC record, holding more than `max_bytes` bytes (after decompression) is a failure of its own.
+    """
     if path.is_dir():
-        yield from _walk(path)
+        yield from _walk(path, max_bytes)
     elif path.is_file():
-        yield from _read_file(path)
+        yield from _read_file(path, max_bytes)
     else:
         yield LocalFailure(str(path), "no such file or directory")
 
 
-def _walk(directory: Path) -> Iterator[LocalItem]:
+def _too_large(max_bytes: int) -> str:
+    return f"larger than the {max_bytes}-byte limit (LIVEDESK_MAX_BYTES)"
+
+
+def _walk(directory: Path, max_bytes: int) -> Iterator[LocalItem]:
     try:
         children = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as err:
@@ -81,26 +92,29 @@ def _walk(directory: Path) -> Iterator[LocalItem]:
             continue
         # Symlinked directories are not followed: a link to an ancestor would loop forever.
         if child.is_dir(follow_symlinks=False):
-            yield from _walk(Path(child.path))
+            yield from _walk(Path(child.path), max_bytes)
         elif child.is_file():
-            yield from _read_file(Path(child.path))
+            yield from _read_file(Path(child.path), max_bytes)
 
 
-def _read_file(path: Path) -> Iterator[LocalItem]:
+def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
     name = path.name.lower()
     if is_opml(path):
         return
     if name.endswith(WARC_SUFFIXES):
-        yield from _read_warc(path)
+        yield from _read_warc(path, max_bytes)
         return
     try:
-        body = path.read_bytes()
+        with path.open("rb") as stream:
+            body = stream.read(max_bytes + 1)  # one byte more tells a file over the cap, whatever stat says
         fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     except OSError as err:
         yield LocalFailure(str(path), f"cannot read: {err.strerror}")
         return
     if body.startswith(b"WARC/"):
-        yield from _read_warc(path)
+        yield from _read_warc(path, max_bytes)  # an archive: the cap applies to each of its records
+    elif len(body) > max_bytes:
+        yield LocalFailure(str(path), _too_large(max_bytes))
     elif name.endswith(HTML_SUFFIXES) or (not name.endswith(FEED_SUFFIXES) and _sniff_html(body)):
         yield _html_page(body, path, fetched_at)
     elif name.endswith(FEED_SUFFIXES) or looks_like_feed(body, None):
@@ -158,7 +172,7 @@ def _feed_or_failure(body: bytes, url: str, content_type: str | None, origin: st
 # -- WARC -------------------------------------------------------------------------------------------------
 
 
-def _read_warc(path: Path) -> Iterator[LocalItem]:
+def _read_warc(path: Path, max_bytes: int) -> Iterator[LocalItem]:
     """Each 200 HTML response → Page, each feed response → Feed; other records are skipped.
 
     warcio ends quietly on a truncated archive, so completeness is checked by hand: every record must have
@@ -172,8 +186,8 @@ def _read_warc(path: Path) -> Iterator[LocalItem]:
         with path.open("rb") as stream:
             records = ArchiveIterator(stream)
             for record in records:
-                item = _warc_item(record, fallback_date)
-                while record.raw_stream.read(65536):  # consume what content_stream() left unread
+                item = _warc_item(record, fallback_date, max_bytes)
+                while record.raw_stream.read(65536):  # consume what the payload read left unread
                     pass
                 if not _complete(record):
                     yield LocalFailure(origin, f"truncated WARC: record at byte {good_end} is incomplete")
@@ -202,7 +216,7 @@ def _complete(record: ArcWarcRecord) -> bool:
     return declared.isdigit() and isinstance(stream, LimitReader) and stream.limit == 0
 
 
-def _warc_item(record: ArcWarcRecord, fallback_date: datetime) -> LocalItem | None:
+def _warc_item(record: ArcWarcRecord, fallback_date: datetime, max_bytes: int) -> LocalItem | None:
     if record.rec_type != "response" or record.http_headers is None:
         return None
     if record.http_headers.get_statuscode() != "200":
@@ -212,10 +226,28 @@ def _warc_item(record: ArcWarcRecord, fallback_date: datetime) -> LocalItem | No
     if not is_html and media_type not in FEED_MEDIA_TYPES | MAYBE_FEED_MEDIA_TYPES:
         return None
     url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<> ")
-    body = record.content_stream().read()  # undoes chunked transfer and gzip/deflate/br content encodings
+    try:
+        body = _warc_payload(record, url, max_bytes)
+    except SourceError as err:
+        return LocalFailure(url, err.reason)
     if is_html:
         fetched_at = parse_iso_datetime(record.rec_headers.get_header("WARC-Date")) or fallback_date
         return Page(url=url, body=body, fetched_at=fetched_at, content_type=media_type, charset=charset)
     if not looks_like_feed(body, media_type):
         return None
     return _feed_or_failure(body, url, media_type, url)
+
+
+def _warc_payload(record: ArcWarcRecord, url: str, max_bytes: int) -> bytes:
+    """The response body, de-chunked and decoded, read and inflated no further than `max_bytes` (+1 to tell).
+
+    Not warcio's content_stream(): it inflates a whole block at a time, and a brotli block has no output bound.
+    """
+    assert record.http_headers is not None
+    stream = record.raw_stream
+    if (record.http_headers.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
+        stream = ChunkedDataReader(stream)  # de-chunks only: no decompressor given
+    encoded = stream.read(max_bytes + 1)
+    if len(encoded) > max_bytes:
+        raise SourceError(url, _too_large(max_bytes))
+    return decode_content(encoded, record.http_headers.get_header("Content-Encoding") or "", url, max_bytes)

@@ -70,8 +70,8 @@ Rule = Callable[[Span], Iterable[_Found]]
 def claims_in_texts(nlp: Language, texts: Sequence[str]) -> list[list[Claim]]:
     """Every attributed statement of each text, in text order, offsets and sentence indices in that text.
 
-    Only the sentences holding a cue word are parsed, all texts' in one `nlp.pipe`; `nlp` needs the dependency
-    parse and lemmas (`load_pipeline(parser=True)`).
+    Only the sentences holding a cue word are parsed, a bounded number per text (`claim_sentences`), all texts'
+    in one `nlp.pipe`; `nlp` needs the dependency parse and lemmas (`load_pipeline(parser=True)`).
     """
     cut = [claim_sentences(text) for text in texts]
     parsed = iter(nlp.pipe(s.text for found in cut for s in found))

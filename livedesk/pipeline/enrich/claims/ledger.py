@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections import deque
+from collections.abc import Collection, Iterable, Sequence
 
 from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich.claims import cues
@@ -14,6 +15,13 @@ from livedesk.store.edits import EditSession
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
 # outlet's rewording of the same statement still shares most of its content words.
 SAME_CLAIM_OVERLAP = 0.6
+# Rewordings are looked for among the latest entries with the same source and cue only, not the whole ledger: a
+# story's ledger grows with every article, and comparing each claim with all of it made de-duplication quadratic
+# (a page of thousands of "X said Y" locked other writers out for minutes). Rewordings arrive close together.
+NEAR_DUP_CANDIDATES = 100
+# Claims one article adds to the ledger, in text order: its extraction is bounded already (sentences.py); this
+# bounds the rows and statements of its write transaction. Real articles hold a few dozen at most.
+MAX_CLAIMS_PER_ARTICLE = 200
 
 
 def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim] | None) -> list[LedgerEntry]:
@@ -32,31 +40,31 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
         return store.article_claims(stored.id)
     if extracted is None:
         raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
-    found = [ledger_claim(c) for c in extracted]
-    store.merge_claims(stored.story_id, stored.id, found, match=same_claim)
+    found = [ledger_claim(c) for c in extracted[:MAX_CLAIMS_PER_ARTICLE]]
+    recorded = store.merge_claims(stored.story_id, stored.id, found, match=SameClaims)
     # Copies stored before their original was enriched carry its claims from now on.
     for member in group:
         if member.id != stored.id and member.original_id == stored.id:
             store.carry_claims(stored.id, member.id)
-    mark_disputes(store, stored.story_id)
+    mark_disputes(store, stored.story_id, among=recorded)
     return store.article_claims(stored.id)
 
 
 def move_claims_on_merge(store: Store | EditSession, keep: int, absorb: int) -> None:
-    """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `same_claim`)
+    """Story `absorb` is being merged into `keep`: its ledger joins `keep`'s, the same claim (by `SameClaims`)
     becoming one entry with both stories' carriers and editors' history.
 
     Call before the story `absorb` is deleted (its entries would go with it), i.e. in `stories.merge` before
     `rewrite_stories`.
     """
-    store.move_claims(absorb, keep, match=same_claim)
+    store.move_claims(absorb, keep, match=SameClaims)
     mark_disputes(store, keep)
 
 
 def rehome_claims_on_split(store: Store | EditSession, old: int, new: int, article_ids: Collection[int]) -> None:
     """`article_ids` left story `old` for story `new`: the entries they carry follow them (whole when nobody
     else in `old` carries them, as a copy for their carriers otherwise). Call once `new` exists."""
-    store.move_claims(old, new, match=same_claim, article_ids=article_ids)
+    store.move_claims(old, new, match=SameClaims, article_ids=article_ids)
     mark_disputes(store, new)
 
 
@@ -74,30 +82,55 @@ def ledger_claim(claim: Claim) -> NewClaim:
     return NewClaim(key=key, text=claim.text, attributed_to=claim.attributed_to, cue=claim.cue, status=claim.status)
 
 
-def same_claim(claim: NewClaim, entries: Sequence[tuple[int, NewClaim]]) -> int | None:
-    """The entry `claim` is another report of: same source and cue, and the same or mostly the same content."""
-    for entry_id, entry in entries:
-        if (entry.key, entry.attributed_to.lower(), entry.cue) == (claim.key, claim.attributed_to.lower(), claim.cue):
-            return entry_id
-    terms = set(claim.key.split())
-    for entry_id, entry in entries:
-        if entry.cue != claim.cue or entry.attributed_to.lower() != claim.attributed_to.lower():
-            continue
-        other = set(entry.key.split())
-        if terms and len(terms & other) / len(terms | other) >= SAME_CLAIM_OVERLAP:
-            return entry_id
-    return None
+class SameClaims:
+    """A story's ledger entries, indexed to find the entry a claim is another report of: same source and cue, and
+    the same content (a dict look-up) or mostly the same (among the latest NEAR_DUP_CANDIDATES such entries)."""
+
+    def __init__(self, entries: Iterable[tuple[int, NewClaim]] = ()) -> None:
+        self._exact: dict[tuple[str, str, str], int] = {}
+        self._recent: dict[tuple[str, str], deque[tuple[int, frozenset[str]]]] = {}
+        for entry_id, claim in entries:
+            self.add(entry_id, claim)
+
+    def add(self, entry_id: int, claim: NewClaim) -> None:
+        self._exact.setdefault((claim.key, *_speaker(claim)), entry_id)  # the first entry with that key wins
+        recent = self._recent.setdefault(_speaker(claim), deque(maxlen=NEAR_DUP_CANDIDATES))
+        recent.append((entry_id, frozenset(claim.key.split())))
+
+    def find(self, claim: NewClaim) -> int | None:
+        exact = self._exact.get((claim.key, *_speaker(claim)))
+        if exact is not None:
+            return exact
+        terms = frozenset(claim.key.split())
+        if not terms:
+            return None
+        for entry_id, other in self._recent.get(_speaker(claim), ()):
+            if len(terms & other) / len(terms | other) >= SAME_CLAIM_OVERLAP:
+                return entry_id
+        return None
 
 
-def mark_disputes(store: Store | EditSession, story_id: int) -> None:
-    """Claims of the story that a denial in the same story contradicts become disputed."""
+def _speaker(claim: NewClaim) -> tuple[str, str]:
+    return claim.attributed_to.lower(), claim.cue
+
+
+def mark_disputes(store: Store | EditSession, story_id: int, *, among: Collection[int] | None = None) -> None:
+    """Claims of the story that a denial in the same story contradicts become disputed.
+
+    With `among` (the entries an article just recorded) only pairs holding one of them are compared: the others
+    were compared when their own article was recorded, and a disputed status never reverts. Each article then
+    costs a pass over the story's ledger, not a comparison of all its claims with all its denials.
+    """
     entries = store.story_claims(story_id)
-    denials = [e.key.split() for e in entries if e.status == cues.DENIED]
+    fresh = set(among) if among is not None else {e.id for e in entries}
+    terms = {e.id: set(e.key.split()) for e in entries}
+    denials = [e.id for e in entries if e.status == cues.DENIED]
+    fresh_denials = [d for d in denials if d in fresh]
     disputed = {
         e.id: cues.DISPUTED
         for e in entries
         if e.status not in (cues.DENIED, cues.CONFIRMED, cues.DISPUTED)
-        and any(conflicting(e.key.split(), denial) for denial in denials)
+        and any(conflicting(terms[e.id], terms[d]) for d in (denials if e.id in fresh else fresh_denials))
     }
     if disputed:
         store.update_claim_statuses(disputed)

@@ -1,0 +1,74 @@
+"""Plain-text helpers shared by every stage: the one sentence splitter.
+
+A sentence ends at a word closing with ".", "!", "?" or an ellipsis (closing quotes and brackets may follow) when
+the next word opens a sentence (a capital, a digit, an opening quote or bracket), and always at a line break. A
+full stop after an abbreviation that precedes a name or a number ("Gen. Smith", "Jan. 5", "No. 10") or after an
+initial ("J. R. R. Tolkien", "the U.S. Navy") ends nothing; decimals ("3.5") have no space to cut at.
+
+The splitter errs towards cutting too little: two sentences left together still read well in a summary and are
+still parsed correctly, whereas a sentence cut in two loses its subject or its statement. It looks at each word
+once, so its cost is linear in the text whatever the text holds (no regex backtracking over runs of stops).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+__all__ = ["ends_sentence", "sentence_spans", "split_sentences"]
+
+_TERMINALS = ".!?…"
+_CLOSERS = "\"'”’)]»"
+_OPENERS = "\"'“‘([«"
+# Followed by a name or a number, never the end of a sentence: titles, saints and streets, months.
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "mx", "dr", "prof", "gen", "lt", "col", "maj", "capt", "cmdr", "sgt", "cpl", "pvt", "adm"}
+    | {"sen", "rep", "gov", "pres", "rev", "hon", "fr", "st", "mt", "ft", "supt", "insp", "det", "atty", "messrs"}
+    | {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "vs", "approx", "ca"}
+)
+# Followed by a number they are abbreviations ("No. 10", "Vol. 3"); followed by a word, "no." ends a sentence.
+_NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "fig", "p", "pp", "art", "ch", "sec"})
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")  # "J", "U.S", "p.m" (the final full stop excluded)
+_WORD = re.compile(r"\S+")
+_LINE = re.compile(r"[^\n]+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, in order, without surrounding whitespace; a line break always ends one."""
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
+def sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) offsets of each sentence of `text`, lazily: a caller that needs the first few stops early."""
+    for line in _LINE.finditer(text):
+        start: int | None = None
+        previous: re.Match[str] | None = None
+        for word in _WORD.finditer(text, line.start(), line.end()):
+            if previous is not None and ends_sentence(previous.group(), word.group()):
+                assert start is not None
+                yield start, previous.end()
+                start = None
+            if start is None:
+                start = word.start()
+            previous = word
+        if start is not None and previous is not None:
+            yield start, previous.end()
+
+
+def ends_sentence(word: str, following: str) -> bool:
+    """Whether `word` closes its sentence, given the (whitespace-delimited) word after it."""
+    core = word.rstrip(_CLOSERS)
+    if not core.endswith(tuple(_TERMINALS)):
+        return False
+    opening = following.lstrip(_OPENERS)
+    if opening and opening[0].isalpha() and opening[0].islower():
+        return False  # "5 a.m. and …", "He paused... then went on"
+    if not opening or not (opening[0].isalnum() or len(opening) < len(following)):
+        return False  # what follows is punctuation (a dash, a stray stop): the sentence goes on
+    stem = core.rstrip(_TERMINALS)
+    if core[len(stem) :] != ".":
+        return True  # "!", "?", "?!", an ellipsis: the next word opens, so a new sentence starts
+    bare = stem.lstrip(_OPENERS).lower()
+    if bare in _ABBREVIATIONS or _INITIALS.fullmatch(stem.lstrip(_OPENERS)):
+        return False
+    return not (bare in _NUMBER_ABBREVIATIONS and opening[0].isdigit())
