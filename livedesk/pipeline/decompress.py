@@ -1,4 +1,5 @@
-"""Content-Encoding decoding in bounded steps, so the size cap is checked while a body inflates.
+"""Content-Encoding decoding in bounded steps, so the size cap is checked while a body inflates: HTTP responses,
+WARC payloads and gzipped feeds or sitemaps all decode here.
 
 A decoder turns each raw chunk into pieces of about PIECE bytes: a 1.6 KB brotli body that holds 1 GiB, or a
 gzip body inside a gzip body, cannot grow past the cap by more than one piece. Only one coding per body is
@@ -99,3 +100,16 @@ def decoder_for(content_encoding: str) -> Decoder:
     if coding == "br":
         return _Brotli()
     raise DecodeError(f"unsupported Content-Encoding {coding!r}: {ACCEPT_ENCODING} only")
+
+
+def decode(body: bytes, content_encoding: str, limit: int) -> bytes:
+    """A whole body decoded at once (a WARC payload, a .gz file); DecodeError past `limit` bytes of output."""
+    decoder = decoder_for(content_encoding)
+    pieces: list[bytes] = []
+    size = 0
+    for piece in (*decoder.feed(body), *decoder.feed(b"")):
+        size += len(piece)
+        if size > limit:
+            raise DecodeError(f"{content_encoding} body inflates beyond {limit} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)

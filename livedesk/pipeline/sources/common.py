@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import zlib
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
-import brotli
 from lxml import etree
+
+from livedesk.pipeline.decompress import DecodeError, decode
 
 # A sitemap may hold 50 MB uncompressed (sitemaps.org); beyond that a gzip body is treated as a bomb.
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
@@ -70,14 +70,7 @@ def root_element(head: str) -> str | None:
 
 def gunzip(body: bytes, url: str, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     """Decompress a gzip body, refusing to produce more than `limit` bytes."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, limit + 1)
-    except zlib.error as err:
-        raise SourceError(url, f"corrupt gzip body ({err})") from None
-    if len(data) > limit:
-        raise SourceError(url, f"gzip body inflates beyond {limit} bytes")
-    return data
+    return decode_content(body, "gzip", url, limit)
 
 
 def decode_content(body: bytes, encoding: str, url: str, limit: int) -> bytes:
@@ -85,25 +78,10 @@ def decode_content(body: bytes, encoding: str, url: str, limit: int) -> bytes:
 
     Stacked or unknown encodings are refused rather than passed on as if they were the page.
     """
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        return gunzip(body, url, limit)
     try:
-        if encoding == "deflate":
-            # Servers send zlib-wrapped or raw deflate under the same name; the header byte tells them apart.
-            wbits = zlib.MAX_WBITS if body[:1] == b"x" else -zlib.MAX_WBITS
-            data = zlib.decompressobj(wbits).decompress(body, limit + 1)
-        elif encoding == "br":
-            data = brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
-        else:
-            raise SourceError(url, f"unsupported Content-Encoding {encoding!r}")
-    except (zlib.error, brotli.error) as err:
-        raise SourceError(url, f"corrupt {encoding} body ({err})") from None
-    if len(data) > limit:
-        raise SourceError(url, f"{encoding} body inflates beyond {limit} bytes")
-    return data
+        return decode(body, encoding, limit)
+    except DecodeError as err:
+        raise SourceError(url, str(err)) from None
 
 
 def safe_xml_parser() -> etree.XMLParser:
