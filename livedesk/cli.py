@@ -31,7 +31,7 @@ from livedesk.desk.database import init_database
 from livedesk.models import SourceKind
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
-from livedesk.pipeline.sources import SourceError, write_opml
+from livedesk.pipeline.sources import SourceError, read_capped, write_opml
 from livedesk.publish import Bus, announcer, open_bus
 from livedesk.store import Store
 
@@ -190,15 +190,12 @@ def sources_list() -> None:
 @command(sources_app, "import-opml")
 def sources_import_opml(file: Path) -> None:
     """Add every feed listed in an OPML file (unusable URLs are skipped and listed)."""
-    try:
-        body = file.read_bytes()
-    except OSError as err:
-        raise click.ClickException(f"cannot read {file}: {err}") from err
-    with _store() as store:
+    settings = state.settings()
+    with _store(settings) as store:
         try:
-            result = desk_sources.import_opml(store, body, str(file))
+            result = desk_sources.import_opml(store, read_capped(file, settings.max_bytes), str(file))
         except SourceError as err:
-            raise click.ClickException(f"cannot read {file}: {err}") from err
+            raise click.ClickException(f"cannot read {file}: {err.reason}") from err
     console.print(f"{len(result.added)} added, {len(result.present)} already present, {len(result.skipped)} skipped")
     for url, reason in result.skipped:
         console.print(f"skipped {url!r}: {reason}", highlight=False)

@@ -327,3 +327,13 @@ async def test_unusable_url_targets_fail_with_the_reason_and_the_rest_go_on(stor
     assert "space" in reasons["https://exa mple.com/x"]
     assert "not an http(s) URL" in reasons["ftp://example.com/feed"]
     assert report.outcomes["new"] == 1
+
+
+async def test_an_opml_file_over_the_size_cap_is_refused_like_any_file(store: Store, tmp_path: Path) -> None:
+    opml = tmp_path / "huge.opml"
+    outline = '<outline type="rss" xmlUrl="https://feeds.example/{n}"/>'
+    opml.write_text("<opml><body>" + "".join(outline.format(n=n) for n in range(2000)) + "</body></opml>")
+    report = await run(store, [str(opml)], max_bytes=10_000)
+    (reason,) = [reason for origin, reason in report.failures if origin == str(opml)]
+    assert "larger than the 10000-byte limit" in reason
+    assert report.outcomes["failed"] == 1

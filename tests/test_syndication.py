@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from livedesk.models import Article, StoredArticle, SyndicationMember, UpsertOutcome
 from livedesk.pipeline.extract import content_hash
 from livedesk.pipeline.syndication import (
+    MAX_SHINGLES,
+    SHINGLE_WORDS,
     Evidence,
     choose_original,
     containment,
     group_of,
+    shingle_sequence,
     shingles,
     trace,
 )
@@ -217,3 +220,13 @@ def test_containment_is_relative_to_the_smaller_text(report: str) -> None:
     whole, lead = shingles(report), shingles("\n\n".join(report.split("\n\n")[:3]))
     assert containment(lead, whole) == containment(whole, lead) == 1.0
     assert containment(set(), whole) == 0.0
+
+
+def test_a_huge_text_is_compared_by_its_first_shingles_only() -> None:
+    # A page of text of tens of megabytes must not cost gigabytes of hashes (nor a quadratic pass): the comparison
+    # keeps the start of the text, where a copy and its original agree.
+    one_paragraph = " ".join(f"word{n}" for n in range(3 * MAX_SHINGLES))
+    sequence = shingle_sequence(one_paragraph)
+    assert len(sequence) == MAX_SHINGLES
+    assert sequence == shingle_sequence(" ".join(one_paragraph.split()[: MAX_SHINGLES + SHINGLE_WORDS - 1]))
+    assert len(shingle_sequence("\n\n".join(["a b c"] * (2 * MAX_SHINGLES)))) == MAX_SHINGLES

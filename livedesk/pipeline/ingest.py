@@ -33,6 +33,7 @@ from livedesk.pipeline.sources import (
     looks_like_feed,
     parse_feed,
     parse_opml,
+    read_capped,
     read_path,
 )
 from livedesk.store import Store
@@ -168,7 +169,7 @@ class Ingestor:
     async def _ingest_path(self, path: Path) -> None:
         if path.is_file() and is_opml(path):
             try:
-                feeds = parse_opml(path.read_bytes())
+                feeds = parse_opml(read_capped(path, self.settings.max_bytes), str(path))
             except SourceError as err:
                 self.report.fail(str(path), str(err))
                 return

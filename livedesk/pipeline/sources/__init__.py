@@ -5,7 +5,7 @@ Pure parsers over bytes plus local-file readers; fetching is fetch.py's job.
 
 from livedesk.pipeline.sources.common import SourceError
 from livedesk.pipeline.sources.feeds import looks_like_feed, parse_feed
-from livedesk.pipeline.sources.local import LocalFailure, LocalItem, declared_url, is_opml, read_path
+from livedesk.pipeline.sources.local import LocalFailure, LocalItem, declared_url, is_opml, read_capped, read_path
 from livedesk.pipeline.sources.opml import parse_opml, write_opml
 from livedesk.pipeline.sources.sitemaps import parse_sitemap
 
@@ -19,6 +19,7 @@ __all__ = [
     "parse_feed",
     "parse_opml",
     "parse_sitemap",
+    "read_capped",
     "read_path",
     "write_opml",
 ]

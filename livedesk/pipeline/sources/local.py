@@ -97,6 +97,18 @@ def _walk(directory: Path, max_bytes: int) -> Iterator[LocalItem]:
             yield from _read_file(Path(child.path), max_bytes)
 
 
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """A file's bytes; SourceError when it cannot be read or holds more than `max_bytes`."""
+    try:
+        with path.open("rb") as stream:
+            body = stream.read(max_bytes + 1)  # one byte more tells a file over the cap, whatever stat says
+    except OSError as err:
+        raise SourceError(str(path), f"cannot read: {err.strerror}") from None
+    if len(body) > max_bytes and not body.startswith(b"WARC/"):  # an archive: the cap applies to each record
+        raise SourceError(str(path), _too_large(max_bytes))
+    return body
+
+
 def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
     name = path.name.lower()
     if is_opml(path):
@@ -105,16 +117,16 @@ def _read_file(path: Path, max_bytes: int) -> Iterator[LocalItem]:
         yield from _read_warc(path, max_bytes)
         return
     try:
-        with path.open("rb") as stream:
-            body = stream.read(max_bytes + 1)  # one byte more tells a file over the cap, whatever stat says
+        body = read_capped(path, max_bytes)
         fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except SourceError as err:
+        yield LocalFailure(str(path), err.reason)
+        return
     except OSError as err:
         yield LocalFailure(str(path), f"cannot read: {err.strerror}")
         return
     if body.startswith(b"WARC/"):
-        yield from _read_warc(path, max_bytes)  # an archive: the cap applies to each of its records
-    elif len(body) > max_bytes:
-        yield LocalFailure(str(path), _too_large(max_bytes))
+        yield from _read_warc(path, max_bytes)
     elif name.endswith(HTML_SUFFIXES) or (not name.endswith(FEED_SUFFIXES) and _sniff_html(body)):
         yield _html_page(body, path, fetched_at)
     elif name.endswith(FEED_SUFFIXES) or looks_like_feed(body, None):
