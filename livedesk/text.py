@@ -1,4 +1,4 @@
-"""Plain-text helpers shared by every stage: the one sentence splitter.
+"""Plain-text helpers shared by every stage: the one sentence splitter, and the key a name is known by.
 
 A sentence ends at a word closing with ".", "!", "?" or an ellipsis (closing quotes and brackets may follow) when
 the next word opens a sentence (a capital, a digit, an opening quote or bracket), and always at a line break. A
@@ -13,9 +13,10 @@ once, so its cost is linear in the text whatever the text holds (no regex backtr
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
-__all__ = ["ends_sentence", "sentence_spans", "split_sentences"]
+__all__ = ["display_name", "ends_sentence", "name_key", "sentence_spans", "split_sentences"]
 
 _TERMINALS = ".!?…"
 _CLOSERS = "\"'”’)]»"
@@ -72,3 +73,29 @@ def ends_sentence(word: str, following: str) -> bool:
     if bare in _ABBREVIATIONS or _INITIALS.fullmatch(stem.lstrip(_OPENERS)):
         return False
     return not (bare in _NUMBER_ABBREVIATIONS and opening[0].isdigit())
+
+
+# -- names ------------------------------------------------------------------------------------------------------
+
+_DETERMINERS = ("the ", "a ", "an ")
+_POSSESSIVE = re.compile(r"['’]s?$")
+_EDGE_PUNCTUATION = "\"'“”‘’()[],.;:!?-–— "
+_KEY_DROP = re.compile(r"[^\w\s]")
+
+
+def display_name(text: str) -> str:
+    """The name as shown: whitespace collapsed, a leading article and a trailing possessive removed."""
+    name = " ".join(text.split()).strip(_EDGE_PUNCTUATION)
+    lowered = name.lower()
+    for determiner in _DETERMINERS:
+        if lowered.startswith(determiner):
+            name = name[len(determiner) :]
+            break
+    return _POSSESSIVE.sub("", name).strip(_EDGE_PUNCTUATION)
+
+
+def name_key(name: str) -> str:
+    """Case-, whitespace-, punctuation- and diacritics-insensitive key: "Zelenskyy’s" and "ZELENSKYY" agree."""
+    decomposed = unicodedata.normalize("NFKD", display_name(name))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_KEY_DROP.sub("", plain).casefold().split())

@@ -15,18 +15,17 @@ from livedesk.pipeline.enrich.entities import (
     MAX_NAME_CHARS,
     MAX_NER_CHARS,
     Mention,
-    display_name,
     is_head_of,
     is_surname_of,
     is_variant,
     mentions,
-    name_key,
     ner_text,
     resolve,
 )
 from livedesk.pipeline.enrich.nlp import ModelMissingError, load_pipeline, resolve_model
 from livedesk.store import Store
 from livedesk.store.entities import KnownEntity
+from livedesk.text import display_name, name_key
 from tests.web_fixtures import one_story, put
 
 DATA = Path(__file__).parent / "data" / "entities"

@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from livedesk.models import StoredArticle, StoryMember
-from livedesk.pipeline.enrich.entities import name_key
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
 from livedesk.store.stories import Candidate, StorySession, StoryState
-from livedesk.text import ends_sentence, sentence_spans
+from livedesk.text import ends_sentence, name_key, sentence_spans
 from livedesk.urls import canonicalize_url, url_hash
 
 __all__ = ["StoryNotFoundError", "StorySettings", "assign", "lock_stories", "rebuild"]

@@ -7,14 +7,13 @@ where the context makes short forms safe to resolve: "Putin" is "Vladimir Putin"
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livedesk.store.entities import KnownEntity, Resolved
+from livedesk.text import display_name, name_key
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -36,11 +35,6 @@ MAX_NAME_CHARS = 200
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
 
-_DETERMINERS = ("the ", "a ", "an ")
-_POSSESSIVE = re.compile(r"['’]s?$")
-_EDGE_PUNCTUATION = "\"'“”‘’()[],.;:!?-–— "
-_KEY_DROP = re.compile(r"[^\w\s]")
-
 
 @dataclass(frozen=True)
 class Mention:
@@ -52,24 +46,6 @@ class Mention:
 
 
 # -- names ----------------------------------------------------------------------------------------------------
-
-
-def display_name(text: str) -> str:
-    """The name as shown: whitespace collapsed, a leading article and a trailing possessive removed."""
-    name = " ".join(text.split()).strip(_EDGE_PUNCTUATION)
-    lowered = name.lower()
-    for determiner in _DETERMINERS:
-        if lowered.startswith(determiner):
-            name = name[len(determiner) :]
-            break
-    return _POSSESSIVE.sub("", name).strip(_EDGE_PUNCTUATION)
-
-
-def name_key(name: str) -> str:
-    """Case-, whitespace-, punctuation- and diacritics-insensitive key: "Zelenskyy’s" and "ZELENSKYY" agree."""
-    decomposed = unicodedata.normalize("NFKD", display_name(name))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_KEY_DROP.sub("", plain).casefold().split())
 
 
 def edit_distance(a: str, b: str) -> int:
