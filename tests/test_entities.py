@@ -187,3 +187,21 @@ def test_enrich_is_idempotent(store: Store) -> None:
     again = enrich(store, stored)
     assert first == again
     assert store.entities_of([stored.id]) == before
+
+
+def test_a_longer_name_absorbing_two_short_forms_of_one_article_sums_their_mentions(store: Store) -> None:
+    # spaCy tags a bare "Wagner" PERSON in one sentence and ORG in the next: two entities, both mentioned by the
+    # first article. The second article's "Wagner Group" absorbs both, so the first article's two mentions land
+    # on one (article, entity) pair.
+    first = put(store, "wagner-short", title="Wagner sought rifles")
+    second = put(store, "wagner-full", title="Wagner Group in Turkey")
+    story_id = one_story(store, [first, second])
+    named = [Mention("Wagner", "PERSON", 2), Mention("Wagner", "ORG", 3), Mention("Turkey", "GPE", 4)]
+    store.save_entities(first.id, story_id, resolve(named))
+    known = store.story_entities(story_id, excluding_article=second.id)
+    resolved = resolve([Mention("Wagner Group", "ORG")], known)
+    assert [(r.name, len(r.absorbs)) for r in resolved] == [("Wagner Group", 2)]
+    store.save_entities(second.id, story_id, resolved)
+    # Most mentioned first: 2 + 3 = 5 mentions of the group outrank Turkey's 4 (either count alone would not).
+    assert [e.name for e in store.entities_of([first.id])[first.id]] == ["Wagner Group", "Turkey"]
+    assert [e.name for e in store.entities_of([second.id])[second.id]] == ["Wagner Group"]
