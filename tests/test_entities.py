@@ -205,3 +205,26 @@ def test_a_longer_name_absorbing_two_short_forms_of_one_article_sums_their_menti
     # Most mentioned first: 2 + 3 = 5 mentions of the group outrank Turkey's 4 (either count alone would not).
     assert [e.name for e in store.entities_of([first.id])[first.id]] == ["Wagner Group", "Turkey"]
     assert [e.name for e in store.entities_of([second.id])[second.id]] == ["Wagner Group"]
+
+
+def test_an_articles_entities_are_ordered_the_same_on_every_database(store: Store) -> None:
+    # spaCy gives one name several types ("Herald" PERSON and ORG); equal counts must not leave the order to
+    # the database's sort, nor names to its collation ("Dutch" before "de Gaulle" by code point, as Python sorts).
+    stored = put(store, "ties", title="Ties")
+    named = [
+        Mention("Herald", "PERSON", 2),
+        Mention("Herald", "ORG", 2),
+        Mention("de Gaulle", "PERSON", 2),
+        Mention("Dutch", "NORP", 2),
+        Mention("Korvanian", "ORG", 1),
+        Mention("Korvanian", "NORP", 1),
+    ]
+    store.save_entities(stored.id, stored.story_id, resolve(named))
+    assert [(e.name, e.type) for e in store.entities_of([stored.id])[stored.id]] == [
+        ("Dutch", "NORP"),
+        ("Herald", "ORG"),
+        ("Herald", "PERSON"),
+        ("de Gaulle", "PERSON"),
+        ("Korvanian", "NORP"),
+        ("Korvanian", "ORG"),
+    ]

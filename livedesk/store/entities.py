@@ -176,20 +176,29 @@ class EntityStore:
         self._add_mentions(connection, [(row.article_id, target, row.count) for row in moved])
 
     def entities_of(self, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
-        """Each article's entities, most mentioned first: one query for any number of articles."""
+        """Each article's entities, most mentioned first, then by name and type: one query for any number of
+        articles."""
         ids = list(set(article_ids))
         if not ids:
             return {}
         query = (
-            sa.select(article_entities.c.article_id, entities.c.id, entities.c.name, entities.c.type)
+            sa.select(
+                article_entities.c.article_id,
+                article_entities.c.count,
+                entities.c.id,
+                entities.c.name,
+                entities.c.type,
+            )
             .join(entities, entities.c.id == article_entities.c.entity_id)
             .where(article_entities.c.article_id.in_(ids))
-            .order_by(article_entities.c.article_id, article_entities.c.count.desc(), entities.c.name)
         )
         found: dict[int, list[EntityRef]] = {i: [] for i in ids}
         with self._read() as connection:
-            for row in connection.execute(query):
-                found[row.article_id].append(EntityRef(row.id, row.name, row.type))
+            rows = connection.execute(query).all()
+        # Ordered here by code point: in SQL, names would follow the database's collation, which differs
+        # between PostgreSQL installations and SQLite. (name, type) is unique, so the order is total.
+        for row in sorted(rows, key=lambda row: (-row.count, row.name, row.type)):
+            found[row.article_id].append(EntityRef(row.id, row.name, row.type))
         return found
 
     def get_entity(self, entity_id: int) -> Entity | None:
