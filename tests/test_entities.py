@@ -239,3 +239,44 @@ def test_resolving_in_a_story_of_thousands_of_entities_compares_only_near_names(
     known.append(KnownEntity(10_000, "Vladimir Putin", "PERSON"))
     resolved = resolve([Mention("Putin", "PERSON", 2), Mention("Vladimir Puttin", "PERSON", 1)], known)
     assert [(r.name, r.count, r.absorbs) for r in resolved] == [("Vladimir Putin", 3, ())]
+
+
+def test_a_longer_name_absorbing_two_short_forms_of_one_article_sums_their_mentions(store: Store) -> None:
+    # spaCy tags a bare "Wagner" PERSON in one sentence and ORG in the next: two entities, both mentioned by the
+    # first article. The second article's "Wagner Group" absorbs both, so the first article's two mentions land
+    # on one (article, entity) pair.
+    first = put(store, "wagner-short", title="Wagner sought rifles")
+    second = put(store, "wagner-full", title="Wagner Group in Turkey")
+    story_id = one_story(store, [first, second])
+    named = [Mention("Wagner", "PERSON", 2), Mention("Wagner", "ORG", 3), Mention("Turkey", "GPE", 4)]
+    store.save_entities(first.id, story_id, resolve(named))
+    known = store.story_entities(story_id, excluding_article=second.id)
+    resolved = resolve([Mention("Wagner Group", "ORG")], known)
+    assert [(r.name, len(r.absorbs)) for r in resolved] == [("Wagner Group", 2)]
+    store.save_entities(second.id, story_id, resolved)
+    # Most mentioned first: 2 + 3 = 5 mentions of the group outrank Turkey's 4 (either count alone would not).
+    assert [e.name for e in store.entities_of([first.id])[first.id]] == ["Wagner Group", "Turkey"]
+    assert [e.name for e in store.entities_of([second.id])[second.id]] == ["Wagner Group"]
+
+
+def test_an_articles_entities_are_ordered_the_same_on_every_database(store: Store) -> None:
+    # spaCy gives one name several types ("Herald" PERSON and ORG); equal counts must not leave the order to
+    # the database's sort, nor names to its collation ("Dutch" before "de Gaulle" by code point, as Python sorts).
+    stored = put(store, "ties", title="Ties")
+    named = [
+        Mention("Herald", "PERSON", 2),
+        Mention("Herald", "ORG", 2),
+        Mention("de Gaulle", "PERSON", 2),
+        Mention("Dutch", "NORP", 2),
+        Mention("Korvanian", "ORG", 1),
+        Mention("Korvanian", "NORP", 1),
+    ]
+    store.save_entities(stored.id, stored.story_id, resolve(named))
+    assert [(e.name, e.type) for e in store.entities_of([stored.id])[stored.id]] == [
+        ("Dutch", "NORP"),
+        ("Herald", "ORG"),
+        ("Herald", "PERSON"),
+        ("de Gaulle", "PERSON"),
+        ("Korvanian", "NORP"),
+        ("Korvanian", "ORG"),
+    ]

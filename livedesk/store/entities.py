@@ -8,6 +8,7 @@ chips of a page, by entity ((entity_id, article_id) index) for entity pages and 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -129,13 +130,10 @@ class EntityStore:
             if not resolved:
                 return
             ids = self._entity_ids(connection, resolved)
-            counts: dict[int, int] = {}
             aliases: dict[tuple[int, str], str] = {}  # one name per (entity, key)
             for entity in resolved:
-                entity_id = ids[entity.key, entity.type]
-                counts[entity_id] = counts.get(entity_id, 0) + entity.count
-                aliases.update({(entity_id, key): name for key, name in entity.aliases})
-            self._add_mentions(connection, [(article_id, entity_id, n) for entity_id, n in counts.items()])
+                aliases.update({(ids[entity.key, entity.type], key): name for key, name in entity.aliases})
+            self._add_mentions(connection, [(article_id, ids[e.key, e.type], e.count) for e in resolved])
             if aliases:
                 rows = [{"entity_id": e, "key": k, "name": name} for (e, k), name in aliases.items()]
                 connection.execute(self._insert(entity_aliases).values(rows).on_conflict_do_nothing())
@@ -153,7 +151,13 @@ class EntityStore:
         return {(row.key, row.type): row.id for row in connection.execute(query) if (row.key, row.type) in rows}
 
     def _add_mentions(self, connection: sa.Connection, rows: Iterable[tuple[int, int, int]]) -> None:
-        values = [{"article_id": a, "entity_id": e, "count": n} for a, e, n in rows]
+        """Add (article id, entity id, count) mentions to those stored. Rows of the same pair are summed first:
+        one upsert cannot touch a row twice on PostgreSQL (SQLite would apply them one after the other)."""
+        counts: Counter[tuple[int, int]] = Counter()
+        for article_id, entity_id, count in rows:
+            counts[article_id, entity_id] += count
+        # Sorted, so concurrent writers on PostgreSQL take the row locks in the same order and never deadlock.
+        values = [{"article_id": a, "entity_id": e, "count": counts[a, e]} for a, e in sorted(counts)]
         if not values:
             return
         insert = self._insert(article_entities).values(values)
@@ -199,18 +203,22 @@ class EntityStore:
 
 
 def entities_of(connection: sa.Connection, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
-    """Each article's entities, most mentioned first: one query for any number of articles."""
+    """Each article's entities, most mentioned first, then by name and type: one query for any number of
+    articles."""
     ids = list(set(article_ids))
     if not ids:
         return {}
     query = (
-        sa.select(article_entities.c.article_id, entities.c.id, entities.c.name, entities.c.type)
+        sa.select(
+            article_entities.c.article_id, article_entities.c.count, entities.c.id, entities.c.name, entities.c.type
+        )
         .join(entities, entities.c.id == article_entities.c.entity_id)
         .where(article_entities.c.article_id.in_(ids))
-        .order_by(article_entities.c.article_id, article_entities.c.count.desc(), entities.c.name)
     )
     found: dict[int, list[EntityRef]] = {i: [] for i in ids}
-    for row in connection.execute(query):
+    # Ordered here by code point: in SQL, names would follow the database's collation, which differs between
+    # PostgreSQL installations and SQLite. (name, type) is unique, so the order is total.
+    for row in sorted(connection.execute(query).all(), key=lambda row: (-row.count, row.name, row.type)):
         found[row.article_id].append(EntityRef(row.id, row.name, row.type))
     return found
 
