@@ -11,15 +11,15 @@ import pytest
 from spacy.language import Language
 
 from livedesk.desk import export as exporting
+from livedesk.desk.claims import decide_claim_status
 from livedesk.desk.stories import merge_stories, split_story
-from livedesk.models import StoredArticle
+from livedesk.models import NewClaim, StoredArticle
 from livedesk.pipeline.enrich.claims import (
     Claim,
     claims_in_texts,
     extract_claims,
     record_claims,
     rehome_claims_on_split,
-    set_claim_status,
 )
 from livedesk.pipeline.enrich.claims.ledger import MAX_CLAIMS_PER_ARTICLE, NEAR_DUP_CANDIDATES, SameClaims
 from livedesk.pipeline.enrich.claims.sentences import (
@@ -30,7 +30,7 @@ from livedesk.pipeline.enrich.claims.sentences import (
 )
 from livedesk.pipeline.enrich.nlp import load_pipeline
 from livedesk.store import Store
-from livedesk.store.claims import ClaimNotFoundError, NewClaim
+from livedesk.store.claims import ClaimNotFoundError
 from tests.test_cli import livedesk
 from tests.web_fixtures import NOW, Desk, one_story, put
 
@@ -240,8 +240,8 @@ def test_editor_status_kept_with_an_audit_trail(store: Store, nlp: Language) -> 
     _record(store, nlp, original)
     pier = _pier(store.story_claims(original.story_id or 0))
 
-    set_claim_status(store, pier.id, "confirmed", editor="ana", reason="Port authority notice seen")
-    set_claim_status(store, pier.id, "disputed", editor="bo", reason="Union says the pier is open")
+    decide_claim_status(store, pier.id, "confirmed", editor="ana", reason="Port authority notice seen")
+    decide_claim_status(store, pier.id, "disputed", editor="bo", reason="Union says the pier is open")
     _record(store, nlp, original)  # re-extraction does not override the editors
 
     entry = store.get_claim(pier.id)
@@ -253,11 +253,11 @@ def test_editor_status_kept_with_an_audit_trail(store: Store, nlp: Language) -> 
     ]
     assert history[0].at <= history[1].at and history[0].at.tzinfo is not None
     with pytest.raises(ValueError, match="unknown status"):
-        set_claim_status(store, pier.id, "true", editor="ana", reason="x")
+        decide_claim_status(store, pier.id, "true", editor="ana", reason="x")
     with pytest.raises(ValueError, match="reason"):
-        set_claim_status(store, pier.id, "confirmed", editor="ana", reason=" ")
+        decide_claim_status(store, pier.id, "confirmed", editor="ana", reason=" ")
     with pytest.raises(ClaimNotFoundError):
-        set_claim_status(store, 10_000, "confirmed", editor="ana", reason="x")
+        decide_claim_status(store, 10_000, "confirmed", editor="ana", reason="x")
 
 
 def test_export_fills_claims(store: Store, nlp: Language) -> None:
@@ -352,7 +352,7 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
     keep, absorb = original.story_id or 0, other.story_id or 0
     kept_pier = _pier(store.story_claims(keep))
     absorbed_pier = _pier(store.story_claims(absorb))
-    set_claim_status(store, absorbed_pier.id, "confirmed", editor="ana", reason="Notice seen")
+    decide_claim_status(store, absorbed_pier.id, "confirmed", editor="ana", reason="Notice seen")
 
     merge_stories(store, keep, absorb)  # moves the absorbed story's ledger first
 
@@ -373,7 +373,7 @@ def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: 
     merge_stories(store, original.story_id or 0, other.story_id or 0)
     old = original.story_id or 0
     cranes_denied = next(e for e in store.story_claims(old) if e.cue == "denied")
-    set_claim_status(store, _pier(store.story_claims(old)).id, "confirmed", editor="bo", reason="Seen it")
+    decide_claim_status(store, _pier(store.story_claims(old)).id, "confirmed", editor="bo", reason="Seen it")
 
     new = split_story(store, old, [denial.id, other.id])  # re-homes the leaving articles' claims
 

@@ -16,12 +16,11 @@ from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.stories import merge_stories, split_story
-from livedesk.models import SourceKind, StoredArticle
+from livedesk.models import NewClaim, SourceKind, StoredArticle
 from livedesk.pipeline import stories
 from livedesk.pipeline.enrich.claims.ledger import SameClaims
 from livedesk.publish import InProcessBus, Subscription, Update
 from livedesk.store import Store
-from livedesk.store.claims import NewClaim
 from tests.web_fixtures import NOW, put
 
 TALKS = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from spacy.tokens import Span
 
-from livedesk.models import StoredArticle
+from livedesk.models import KnownEntity, StoredArticle
 from livedesk.pipeline.enrich import enrich, find_mentions
 from livedesk.pipeline.enrich.entities import (
     MAX_ENTITIES_PER_ARTICLE,
@@ -24,7 +24,6 @@ from livedesk.pipeline.enrich.entities import (
 )
 from livedesk.pipeline.enrich.nlp import ModelMissingError, load_pipeline, resolve_model
 from livedesk.store import Store
-from livedesk.store.entities import KnownEntity
 from livedesk.text import display_name, name_key
 from tests.web_fixtures import one_story, put
 

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 
-from livedesk.pipeline.enrich.claims import ledger
+from livedesk.models import ClaimStatus, StatusChange
 from livedesk.publish import Bus, Update
 from livedesk.store import Store
-from livedesk.store.claims import ClaimNotFoundError, StatusChange
+from livedesk.store.claims import ClaimNotFoundError
 
-__all__ = ["ClaimNotFoundError", "set_claim_status"]
+__all__ = ["ClaimNotFoundError", "decide_claim_status", "set_claim_status"]
+
+
+def decide_claim_status(
+    store: Store, claim_id: int, status: str | ClaimStatus, *, editor: str, reason: str
+) -> StatusChange:
+    """An editor's decision on a claim's status, in one transaction; who, when and why are kept in the claim's
+    history. ValueError for an unknown status or a missing editor or reason."""
+    try:
+        decided = ClaimStatus(status)
+    except ValueError:
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(ClaimStatus)}") from None
+    if not editor.strip() or not reason.strip():
+        raise ValueError("an editor's name and a reason are required")
+    return store.set_claim_status(claim_id, decided, editor=editor.strip(), reason=reason.strip())
 
 
 async def set_claim_status(
-    store: Store, bus: Bus, claim_id: int, status: str, *, editor: str, reason: str
+    store: Store, bus: Bus, claim_id: int, status: str | ClaimStatus, *, editor: str, reason: str
 ) -> StatusChange:
-    """Set the claim's status (ValueError for an unknown status or a missing editor or reason)."""
+    """`decide_claim_status`, announced to the story's open pages."""
     entry = await asyncio.to_thread(store.get_claim, claim_id)
     if entry is None:
         raise ClaimNotFoundError(claim_id)
-    change = await asyncio.to_thread(ledger.set_claim_status, store, claim_id, status, editor=editor, reason=reason)
+    change = await asyncio.to_thread(decide_claim_status, store, claim_id, status, editor=editor, reason=reason)
     await bus.publish(Update.story_changed(entry.story_id))
     return change

@@ -11,10 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from livedesk.models import StoredArticle, Story
+from livedesk.models import EntityRef, LedgerEntry, StoredArticle, Story
 from livedesk.store import Store
-from livedesk.store.claims import LedgerEntry
-from livedesk.store.entities import EntityRef
 
 
 class Records(StrEnum):

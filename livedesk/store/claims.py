@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
+from livedesk.models import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
 claims = sa.Table(
@@ -56,17 +56,6 @@ claim_status_history = sa.Table(
 )
 
 
-@dataclass(frozen=True)
-class NewClaim:
-    """One extracted claim, as the ledger receives it."""
-
-    key: str
-    text: str
-    attributed_to: str
-    cue: str
-    status: str
-
-
 class ClaimIndex(Protocol):
     """A story's ledger entries, indexed to find the entry a claim is another report of (None: a new entry)."""
 
@@ -77,51 +66,6 @@ class ClaimIndex(Protocol):
 
 # Builds a ClaimIndex over a story's (entry id, claim) pairs, oldest first.
 ClaimMatcher = Callable[[Iterable[tuple[int, NewClaim]]], ClaimIndex]
-
-
-@dataclass(frozen=True)
-class Carrier:
-    article_id: int
-    outlet: str
-    first_seen: datetime
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One claim of a story with every outlet carrying it, earliest first."""
-
-    id: int
-    story_id: int
-    key: str
-    text: str
-    attributed_to: str
-    cue: str
-    status: str
-    editor_set: bool
-    carriers: tuple[Carrier, ...]
-
-    @property
-    def outlets(self) -> list[str]:
-        """Each outlet once, in the order they reported the claim."""
-        return list(dict.fromkeys(c.outlet for c in self.carriers))
-
-    @property
-    def first_reported(self) -> Carrier | None:
-        return self.carriers[0] if self.carriers else None
-
-    @property
-    def article_ids(self) -> list[int]:
-        return [c.article_id for c in self.carriers]
-
-
-@dataclass(frozen=True)
-class StatusChange:
-    claim_id: int
-    status: str
-    previous: str
-    editor: str
-    reason: str
-    at: datetime
 
 
 class ClaimNotFoundError(LookupError):
@@ -215,7 +159,7 @@ class ClaimStore:
         with self._write() as connection:
             update_statuses(connection, statuses)
 
-    def set_claim_status(self, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:
+    def set_claim_status(self, claim_id: int, status: ClaimStatus, *, editor: str, reason: str) -> StatusChange:
         """An editor's decision: the new status, kept with who, when and why."""
         now = datetime.now(UTC)
         with self._write() as connection:
@@ -225,7 +169,7 @@ class ClaimStore:
             if previous is None:
                 raise ClaimNotFoundError(claim_id)
             connection.execute(sa.update(claims).where(claims.c.id == claim_id).values(status=status, editor_set=True))
-            change = StatusChange(claim_id, status, previous, editor, reason, now)
+            change = StatusChange(claim_id, status, ClaimStatus(previous), editor, reason, now)
             connection.execute(sa.insert(claim_status_history).values(**change.__dict__))
             return change
 
@@ -298,7 +242,7 @@ def _story_rows(story_id: int) -> sa.Select[Any]:
 
 
 def _new_claim(row: sa.Row[Any]) -> tuple[int, NewClaim]:
-    return row.id, NewClaim(row.key, row.text, row.attributed_to, row.cue, row.status)
+    return row.id, NewClaim(row.key, row.text, row.attributed_to, row.cue, ClaimStatus(row.status))
 
 
 def _carrier_of(connection: sa.Connection, article_id: int) -> Carrier:
@@ -409,7 +353,7 @@ def _entries(connection: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[Led
             text=row.text,
             attributed_to=row.attributed_to,
             cue=row.cue,
-            status=row.status,
+            status=ClaimStatus(row.status),
             editor_set=row.editor_set,
             carriers=tuple(carriers.get(row.id, ())),
         )
@@ -423,4 +367,6 @@ def _first_reported_order(entry: LedgerEntry) -> tuple[datetime, int]:
 
 
 def _change(row: sa.Row[Any]) -> StatusChange:
-    return StatusChange(row.claim_id, row.status, row.previous, row.editor, row.reason, row.at)
+    return StatusChange(
+        row.claim_id, ClaimStatus(row.status), ClaimStatus(row.previous), row.editor, row.reason, row.at
+    )

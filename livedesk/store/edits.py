@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from livedesk.models import Story, StoryMember
+from livedesk.models import EntityRef, LedgerEntry, Story, StoryMember
 from livedesk.store import claims, entities, stories
-from livedesk.store.claims import ClaimMatcher, LedgerEntry
-from livedesk.store.entities import EntityRef
+from livedesk.store.claims import ClaimMatcher
 from livedesk.store.stories import StorySession, StoryState
 
 

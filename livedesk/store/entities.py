@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from livedesk.models import Entity, EntityRef, KnownEntity, Resolved
 from livedesk.store.schema import articles, metadata
 
 if TYPE_CHECKING:
@@ -47,47 +48,6 @@ article_entities = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Index("ix_article_entities_entity_id", "entity_id", "article_id"),
 )
-
-
-@dataclass(frozen=True)
-class KnownEntity:
-    """An entity already linked to an article of the story being enriched."""
-
-    id: int
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """Where an article's mentions of one entity land: its key and canonical name, the other names folded in as
-    (key, name), how often the article names it, and the story's entities it absorbs (their mentions move here)."""
-
-    key: str
-    name: str
-    type: str
-    aliases: tuple[tuple[str, str], ...]
-    count: int
-    absorbs: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class EntityRef:
-    """An entity as a chip or an export record shows it."""
-
-    id: int
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Entity:
-    id: int
-    name: str
-    type: str
-    aliases: tuple[str, ...]
-    article_count: int
-    story_ids: tuple[int, ...]  # stories mentioning it, most mentions first
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from livedesk.models import LedgerEntry
 from livedesk.models import Story as StoredStory
 from livedesk.store import Store
-from livedesk.store.claims import LedgerEntry
 from livedesk.store.web import Page, Topic
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
 from livedesk.web.pages import mentioning, with_entity

@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
+from livedesk.models import LedgerEntry
 from livedesk.store import Store
-from livedesk.store.claims import LedgerEntry
 from livedesk.store.entities import EntityFilter
 from livedesk.store.web import Selection
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from livedesk.store.entities import KnownEntity, Resolved
+from livedesk.models import KnownEntity, Resolved
 from livedesk.text import display_name, name_key
 
 if TYPE_CHECKING:

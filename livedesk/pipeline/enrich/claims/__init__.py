@@ -5,7 +5,6 @@ from livedesk.pipeline.enrich.claims.ledger import (
     move_claims_on_merge,
     record_claims,
     rehome_claims_on_split,
-    set_claim_status,
 )
 
 __all__ = [
@@ -15,5 +14,4 @@ __all__ = [
     "move_claims_on_merge",
     "record_claims",
     "rehome_claims_on_split",
-    "set_claim_status",
 ]

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from typing import Final
 
-CONFIRMED: Final = "confirmed"
-UNCONFIRMED: Final = "unconfirmed"
-DENIED: Final = "denied"
-ALLEGED: Final = "alleged"
-DISPUTED: Final = "disputed"
-STATUSES: Final = (CONFIRMED, UNCONFIRMED, DENIED, ALLEGED, DISPUTED)
+from livedesk.models import ClaimStatus
+
+CONFIRMED: Final = ClaimStatus.CONFIRMED
+UNCONFIRMED: Final = ClaimStatus.UNCONFIRMED
+DENIED: Final = ClaimStatus.DENIED
+ALLEGED: Final = ClaimStatus.ALLEGED
+DISPUTED: Final = ClaimStatus.DISPUTED
+STATUSES: Final = tuple(ClaimStatus)
 
 # Who is behind a hedge such as "reportedly": nobody the text names.
 UNATTRIBUTED: Final = "unattributed"
 
 # Speech and report verbs: lemma → (canonical cue, status implied by the verb itself).
 # A plain attribution is unconfirmed: someone says so, nobody in the text has verified it.
-SPEECH_VERBS: Final[dict[str, tuple[str, str]]] = {
+SPEECH_VERBS: Final[dict[str, tuple[str, ClaimStatus]]] = {
     "say": ("said", UNCONFIRMED),
     "tell": ("told", UNCONFIRMED),
     "state": ("stated", UNCONFIRMED),
@@ -56,7 +58,7 @@ OBJECT_TAKING: Final = frozenset({"deny", "reject", "dismiss", "confirm", "verif
 EVIDENCE_VERBS: Final = frozenset({"show", "suggest", "indicate", "reveal", "confirm"})
 
 # "X declined to comment" and its kin: lemma of the main verb → (lemma of its complement, canonical cue).
-NO_COMMENT: Final[dict[str, tuple[str, str]]] = {
+NO_COMMENT: Final[dict[str, tuple[str, ClaimStatus]]] = {
     "decline": ("comment", "declined to comment"),
     "refuse": ("comment", "declined to comment"),
 }

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable, Sequence
 
-from livedesk.models import StoredArticle
+from livedesk.models import LedgerEntry, NewClaim, StoredArticle
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
 from livedesk.store import Store
-from livedesk.store.claims import LedgerEntry, NewClaim, StatusChange
 from livedesk.store.edits import EditSession
 
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
@@ -66,15 +65,6 @@ def rehome_claims_on_split(store: Store | EditSession, old: int, new: int, artic
     else in `old` carries them, as a copy for their carriers otherwise). Call once `new` exists."""
     store.move_claims(old, new, match=SameClaims, article_ids=article_ids)
     mark_disputes(store, new)
-
-
-def set_claim_status(store: Store, claim_id: int, status: str, *, editor: str, reason: str) -> StatusChange:
-    """An editor's decision on a claim's status; who, when and why are kept in the claim's history."""
-    if status not in cues.STATUSES:
-        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(cues.STATUSES)}")
-    if not editor.strip() or not reason.strip():
-        raise ValueError("an editor's name and a reason are required")
-    return store.set_claim_status(claim_id, status, editor=editor.strip(), reason=reason.strip())
 
 
 def ledger_claim(claim: Claim) -> NewClaim:
