@@ -210,10 +210,7 @@ def test_same_claim_across_outlets_and_a_copy_is_one_entry(store: Store, nlp: La
     original, other, copy = _in_one_story(store, [original, other, copy])
     assert copy.syndicated_from is not None and original.syndicated_from is None
 
-    for stored in (copy, original, other, original, copy):  # the copy first; everything twice: idempotent
-        _record(store, nlp, stored)
-
-    ledger = store.story_claims(original.story_id or 0)
+    ledger = store.story_claims(original.story_id or 0)  # as the chain recorded it and the merge joined it
     pier = _pier(ledger)
     assert pier.attributed_to == "the port authority" and pier.cue == "said"
     assert pier.outlets == ["valley.example", "harbor.example", "aggregator.example"]
@@ -223,21 +220,21 @@ def test_same_claim_across_outlets_and_a_copy_is_one_entry(store: Store, nlp: La
     assert cranes.outlets == ["harbor.example", "aggregator.example"]
     assert {e.id for e in store.article_claims(copy.id)} == {pier.id, cranes.id}
     assert [e.id for e in store.article_claims(other.id)] == [pier.id]
+    for stored in (copy, original, other):  # recorded again, the copy first: idempotent
+        _record(store, nlp, stored)
+    assert store.story_claims(original.story_id or 0) == ledger
 
 
-def test_a_denial_elsewhere_in_the_story_disputes_a_claim(store: Store, nlp: Language) -> None:
+def test_a_denial_elsewhere_in_the_story_disputes_a_claim(store: Store) -> None:
     original = _article(store, "port-original", "harbor.example", 1)
     denial = _article(store, "port-denial", "valley.example", 2)
     original, denial = _in_one_story(store, [original, denial])
-    _record(store, nlp, original)
-    _record(store, nlp, denial)
     statuses = {e.cue: e.status for e in store.story_claims(original.story_id or 0) if "cranes" in e.text}
     assert statuses == {"said": "disputed", "denied": "denied"}
 
 
 def test_editor_status_kept_with_an_audit_trail(store: Store, nlp: Language) -> None:
     original = _article(store, "port-original", "harbor.example", 1)
-    _record(store, nlp, original)
     pier = _pier(store.story_claims(original.story_id or 0))
 
     decide_claim_status(store, pier.id, "confirmed", editor="ana", reason="Port authority notice seen")
@@ -260,9 +257,8 @@ def test_editor_status_kept_with_an_audit_trail(store: Store, nlp: Language) -> 
         decide_claim_status(store, 10_000, "confirmed", editor="ana", reason="x")
 
 
-def test_export_fills_claims(store: Store, nlp: Language) -> None:
+def test_export_fills_claims(store: Store) -> None:
     original = _article(store, "port-original", "harbor.example", 1)
-    _record(store, nlp, original)
     record = exporting.article_record(original, claims=store.article_claims(original.id))
     pier = next(c for c in record["claims"] if "eastern pier" in c["text"])
     assert pier == {
@@ -276,9 +272,8 @@ def test_export_fills_claims(store: Store, nlp: Language) -> None:
 # -- API and story page -----------------------------------------------------------------------------------------
 
 
-async def test_api_and_claims_panel(desk: Desk, nlp: Language) -> None:
+async def test_api_and_claims_panel(desk: Desk) -> None:
     original = _article(desk.store, "port-original", "harbor.example", 1)
-    _record(desk.store, nlp, original)
     story_id = original.story_id
 
     claims = (await desk.client.get(f"/api/stories/{story_id}/claims")).json()
@@ -297,11 +292,10 @@ async def test_api_and_claims_panel(desk: Desk, nlp: Language) -> None:
     assert '<th scope="col">First reported</th>' in html
 
 
-def test_cli_lists_sets_and_shows_history(tmp_path: Path, nlp: Language) -> None:
+def test_cli_lists_sets_and_shows_history(tmp_path: Path) -> None:
     db = tmp_path / "desk.db"
     with Store.open(str(db)) as store:
         original = _article(store, "port-original", "harbor.example", 1)
-        _record(store, nlp, original)
         pier = _pier(store.story_claims(original.story_id or 0))
 
     listed = livedesk("claims", "list", str(original.story_id), db=db)
@@ -330,7 +324,7 @@ def test_cli_lists_sets_and_shows_history(tmp_path: Path, nlp: Language) -> None
 # -- stories merged or split ------------------------------------------------------------------------------------
 
 
-def _two_stories(store: Store, nlp: Language) -> tuple[StoredArticle, StoredArticle, StoredArticle]:
+def _two_stories(store: Store) -> tuple[StoredArticle, StoredArticle, StoredArticle]:
     """The port story told by two outlets (one story), and the same pier claim reported first in a story of its
     own by a third outlet."""
     original = _article(store, "port-original", "harbor.example", 2)
@@ -342,13 +336,11 @@ def _two_stories(store: Store, nlp: Language) -> tuple[StoredArticle, StoredArti
         new = split_story(store, other.story_id or 0, [other.id])
         other = store.get_article(other.article.url_hash) or other
         assert other.story_id == new
-    for stored in (original, denial, other):
-        _record(store, nlp, stored)
     return original, denial, other
 
 
-def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store, nlp: Language) -> None:
-    original, _denial, other = _two_stories(store, nlp)
+def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store) -> None:
+    original, _denial, other = _two_stories(store)
     keep, absorb = original.story_id or 0, other.story_id or 0
     kept_pier = _pier(store.story_claims(keep))
     absorbed_pier = _pier(store.story_claims(absorb))
@@ -368,8 +360,8 @@ def test_merge_moves_the_absorbed_ledger_and_joins_the_same_claims(store: Store,
     assert {e.status for e in ledger if "cranes" in e.text} == {"disputed", "denied"}
 
 
-def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store, nlp: Language) -> None:
-    original, denial, other = _two_stories(store, nlp)
+def test_split_rehomes_the_claims_the_leaving_articles_carry(store: Store) -> None:
+    original, denial, other = _two_stories(store)
     merge_stories(store, original.story_id or 0, other.story_id or 0)
     old = original.story_id or 0
     cranes_denied = next(e for e in store.story_claims(old) if e.cue == "denied")

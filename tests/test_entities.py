@@ -135,7 +135,6 @@ def names(store: Store, stored: StoredArticle) -> dict[str, str]:
 def test_seed_page_entities(store: Store) -> None:
     body = SEED.read_text(encoding="utf-8")
     stored = put(store, "seed", title="Live updates: Russia’s war in Ukraine", text=body)
-    enrich(store, stored)
     found = names(store, stored)
     assert found["NATO"] == "ORG"
     assert found["Turkey"] == "GPE"
@@ -147,7 +146,6 @@ def test_seed_page_entities(store: Store) -> None:
 
 def test_wagner_variants_are_one_entity_with_aliases(store: Store) -> None:
     stored = put(store, "wagner", title="Wagner sought rifles", text=text("wagner"))
-    enrich(store, stored)
     found = names(store, stored)
     assert found["Wagner Group"] == "ORG" and found["Turkey"] == "GPE" and found["NATO"] == "ORG"
     assert not {"Wagner", "Vagner"} & set(found)
@@ -166,9 +164,6 @@ def test_surname_joins_full_name_within_a_story_not_across(store: Store) -> None
         store, "putin-other", site="lyon.example", title="Chess trophy for club champion", text=text("putin-other")
     )
     assert other.story_id not in (None, store.article_story(full.id))
-    for stored in (store.get_article(a.article.url_hash) for a in (full, short, other)):
-        assert stored is not None
-        enrich(store, stored)
     assert "Vladimir Putin" in names(store, short)
     assert "Putin" in names(store, other)
     assert "Vladimir Putin" not in names(store, other)
@@ -176,11 +171,9 @@ def test_surname_joins_full_name_within_a_story_not_across(store: Store) -> None
 
 def test_full_name_arriving_later_takes_over_the_story(store: Store) -> None:
     short = put(store, "putin-short", title="Kursk villages to be rebuilt", text=text("putin-short"))
-    enrich(store, short)
     assert "Putin" in names(store, short)
     full = put(store, "putin-full", title="Putin meets Kursk governor", text=text("putin-full"))
     one_story(store, [short, full])
-    enrich(store, store.get_article(full.article.url_hash) or full)
     assert "Vladimir Putin" in names(store, short)
     assert "Putin" not in names(store, short)
 

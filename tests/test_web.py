@@ -13,7 +13,6 @@ import httpx
 from typer.testing import CliRunner
 
 from livedesk.cli import app as cli
-from livedesk.pipeline.enrich import enrich
 from livedesk.publish import Update
 from livedesk.web.render import excerpt, relative_time
 from tests.web_fixtures import DATA, NOW, Desk, one_story, put, running_app, series, served
@@ -284,7 +283,6 @@ async def test_sse_delivers_new_updates_and_resumes_without_loss_or_duplicates(d
                 text = "Harbour master Ingrid Solberg said the Kessport quay reopens on Monday. Ships wait."
                 second = put(store, "second", text=text, published=NOW - timedelta(minutes=1))
                 one_story(store, [first, second])
-                enrich(store, store.get_article(second.article.url_hash))  # as merged into one story
                 await bus.publish(Update(article_id=second.id, story_id=story_id))
                 [(event_id, data)] = await _take(_events(response), 1)
             assert event_id == data["id"] == second.id

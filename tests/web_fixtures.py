@@ -1,5 +1,5 @@
 """The web app on a real database, in process (httpx ASGI transport) or on a real loopback uvicorn, and
-articles put through the real syndication and story stages."""
+articles put through the real chain."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from hashlib import sha256
 from pathlib import Path
 
 import httpx
@@ -19,10 +18,11 @@ from fastapi import FastAPI
 
 from livedesk.config import Settings
 from livedesk.desk.stories import merge_stories
-from livedesk.models import Article, StoredArticle
-from livedesk.pipeline import stories, syndication
+from livedesk.models import StoredArticle
+from livedesk.pipeline import process
 from livedesk.store import Store
 from livedesk.web.app import create_app
+from tests.factories import make_article
 
 DATA = Path(__file__).parent / "data" / "web"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -44,32 +44,20 @@ def put(
     attributed_to: str | None = None,
     html: str | None = None,
 ) -> StoredArticle:
-    """Store an article and run it through syndication tracing and story assignment, as the ingest does."""
-    url = f"https://{site}/news/{slug}"
+    """Run an article at https://`site`/news/`slug` through the whole chain (`process`), as the ingest does."""
     body = text or f"Report {slug} about the harbour. It has three sentences. This is the third one."
-    article = Article(
-        url=url,
-        canonical_url=url,
-        url_hash=sha256(url.encode()).hexdigest(),
-        site=site,
+    article = make_article(
+        f"https://{site}/news/{slug}",
+        body,
         title=title or f"Update {slug}",
-        text=body,
-        html=html or "".join(f"<p>{p}</p>" for p in body.split("\n\n")),
-        content_hash=sha256(body.encode()).hexdigest(),
+        html=html,
         first_seen_at=datetime.now(UTC),
         byline=byline,
         published_at=published,
         language="en",
         attributed_to=attributed_to,
     )
-    store.upsert_article(article)
-    stored = store.get_article(article.url_hash)
-    assert stored is not None
-    syndication.trace(store, stored)
-    stories.assign(store, store.get_article(article.url_hash) or stored)
-    result = store.get_article(article.url_hash)
-    assert result is not None
-    return result
+    return process(store, article).stored
 
 
 def one_story(store: Store, articles: list[StoredArticle]) -> int:

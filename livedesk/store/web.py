@@ -373,9 +373,8 @@ class WebStore:
         if not terms:
             return sa.false()
         if self.dialect == "postgresql":
-            return sa.text(f"{PG_DOCUMENT} @@ plainto_tsquery('simple'::regconfig, :search_text)").bindparams(
-                search_text=" ".join(terms)
-            )
+            query = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(terms))
+            return sa.literal_column(PG_DOCUMENT).bool_op("@@")(query)
         found = sa.select(_fts.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)))
         return articles.c.id.in_(found)
 

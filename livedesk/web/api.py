@@ -270,7 +270,7 @@ def get_article(request: Request, article_id: Id) -> Response:
     return _json(_update(update_views(store, [item])[0]))
 
 
-@router.get("/search", responses={503: {"model": ErrorResponse}})  # type: ignore[dict-item]
+@router.get("/search", responses={503: {"model": ErrorResponse}})
 async def search(
     request: Request,
     q: Annotated[SearchText, Query(min_length=1, description="Words that must all occur")],

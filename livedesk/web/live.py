@@ -14,7 +14,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
@@ -33,28 +33,28 @@ HEARTBEAT = b": ping\r\n\r\n"
 CACHE_SECONDS = 30.0
 CACHE_SIZE = 2048
 
-_T = TypeVar("_T")
+_V = TypeVar("_V")
 
 
-class _Memo:
+class _Memo(Generic[_V]):
     """Results of coroutines by key, shared by concurrent callers (one computation for all), for a while."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[object, tuple[float, asyncio.Future[object]]] = OrderedDict()
+        self._entries: OrderedDict[object, tuple[float, asyncio.Future[_V]]] = OrderedDict()
 
-    async def get(self, key: object, compute: Callable[[], Awaitable[_T]]) -> _T:
+    async def get(self, key: object, compute: Callable[[], Awaitable[_V]]) -> _V:
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is None or now - entry[0] > CACHE_SECONDS or (entry[1].done() and entry[1].exception()):
-            future: asyncio.Future[object] = asyncio.ensure_future(compute())
+            future = asyncio.ensure_future(compute())
             self._entries[key] = (now, future)
             self._entries.move_to_end(key)
             while len(self._entries) > CACHE_SIZE:
                 self._entries.popitem(last=False)
             entry = self._entries[key]
         if entry[1].done():
-            return entry[1].result()  # type: ignore[return-value]  # most connections: no shield, no suspension
-        return await asyncio.shield(entry[1])  # type: ignore[return-value]
+            return entry[1].result()  # most connections: no shield, no suspension
+        return await asyncio.shield(entry[1])
 
 
 class LiveItems:
@@ -63,8 +63,8 @@ class LiveItems:
     def __init__(self, store: Store, env: Environment) -> None:
         self._store = store
         self._template = env.get_template("_update.html")
-        self._events = _Memo()  # by (update, selection): the one result every connection waits for
-        self._encoded = _Memo()  # by update: encoded once, whichever selections it belongs to
+        self._events = _Memo[bytes | None]()  # by (update, selection): the one result every connection waits for
+        self._encoded = _Memo[bytes]()  # by update: encoded once, whichever selections it belongs to
 
     def encode(self, items: list[StreamItem]) -> list[bytes]:
         """Each item as one SSE event, ready to write."""
@@ -102,8 +102,8 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
                 missed = await run_in_threadpool(store.arrived_since, selection, sent)
                 if not missed:
                     break
-                for item, event in zip(missed, await run_in_threadpool(live.encode, missed), strict=True):
-                    yield event
+                for item, replayed in zip(missed, await run_in_threadpool(live.encode, missed), strict=True):
+                    yield replayed
                     sent = item.id
             loop = asyncio.get_running_loop()
             beat_at = loop.time() + HEARTBEAT_SECONDS
