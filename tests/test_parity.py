@@ -148,7 +148,7 @@ def through(backend: str, folder: Path, work: Path) -> Export:
 
 
 def differences(sqlite: Export, postgres: Export) -> list[str]:
-    """What differs, one line per article or story field (the first few of each kind suffice to debug)."""
+    """What differs: one line per failure, article or story only one database has, and differing field."""
     found = [f"failed only in sqlite: {f}" for f in sqlite.failures if f not in postgres.failures]
     found += [f"failed only in postgres: {f}" for f in postgres.failures if f not in sqlite.failures]
     only = sqlite.articles.keys() ^ postgres.articles.keys()
