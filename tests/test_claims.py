@@ -138,6 +138,26 @@ def test_no_claim_without_an_attributed_statement(nlp: Language, text: str) -> N
     assert claims_of(nlp, text) == []
 
 
+# The timeout only catches the hang: these took milliseconds once they finished at all.
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("text", "hedge"),
+    [
+        ("Reportedly a record crowd.", "reportedly"),
+        (
+            "A Superior Court judge, a Santa Monica prosecutor and apparently her own lawyer, by pretending to check "
+            "into a rehabilitation facility.",
+            "apparently",
+        ),
+    ],
+)
+def test_a_hedge_in_a_sentence_without_a_verb_is_read(nlp: Language, text: str, hedge: str) -> None:
+    # No verb governs the hedge adverb: looking for one climbs to the sentence's root, and stops there.
+    claim = only(claims_of(nlp, text))
+    assert (claim.attributed_to, claim.status) == ("unattributed", "alleged")
+    assert hedge not in claim.text.lower() and claim.text in text.replace(f" {hedge}", "")
+
+
 def test_independent_confirmation_confirms_what_the_document_says(nlp: Language) -> None:
     text = (
         "The mine flooded twice in May, according to an internal report. "

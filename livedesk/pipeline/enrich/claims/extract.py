@@ -390,7 +390,7 @@ def _speaker_of(verb: Token) -> Token | None:
     if verb.dep_ == "advcl" and verb.lemma_ in cues.SPEECH_VERBS:
         reporter = next((a for a in verb.ancestors if a.lemma_ in cues.SPEECH_VERBS), None)
         return None if reporter is None else _speaker_of(reporter)
-    if verb.dep_ in ("conj", "xcomp") and verb.head is not verb:
+    if verb.dep_ in ("conj", "xcomp") and verb.head.i != verb.i:
         return _speaker_of(verb.head)
     return None
 
@@ -413,9 +413,11 @@ def _source_subtree(source: list[Token]) -> list[Token]:
 
 
 def _clause_of(token: Token) -> Token:
-    """The nearest verb or auxiliary governing `token` (the clause a phrase or adverb belongs to)."""
+    """The nearest verb or auxiliary governing `token` (the clause a phrase or adverb belongs to), else the root
+    of its sentence (which is its own head)."""
     current = token.head
-    while current.pos_ not in _VERBAL and current.head is not current:
+    # By index: spaCy makes a new Token object at each access, so `current.head is current` is never true.
+    while current.pos_ not in _VERBAL and current.head.i != current.i:
         current = current.head
     return current
 
