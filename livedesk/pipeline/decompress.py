@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Protocol
 
-import brotli  # type: ignore[import-untyped]  # ships no type information
+import brotli
 
 PIECE = 64 * 1024  # about the most output one decoding step makes
 ACCEPT_ENCODING = "gzip, deflate, br"

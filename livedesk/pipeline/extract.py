@@ -21,6 +21,7 @@ import trafilatura
 from lxml.etree import ParserError
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura.settings import Document
 from trafilatura.utils import detect_encoding, load_html
 
 from livedesk.models import Article, FeedEntry, Page
@@ -66,7 +67,7 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
         include_tables=True,
         date_extraction_params=_FAST_DATE_SEARCH,
     )
-    if doc is None:
+    if not isinstance(doc, Document):  # None: nothing found (a dict only when asked for one)
         raise ExtractError(f"no article text found in {page.url}")
     cleaned = clean_text(doc.text or "")
     entry = page.entry

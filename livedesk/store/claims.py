@@ -9,7 +9,7 @@ status whatever later extractions say.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -154,7 +154,7 @@ class ClaimStore:
         with self._write() as connection:
             return move_entries(connection, self._insert, source, target, match=match, article_ids=article_ids)
 
-    def update_claim_statuses(self, statuses: dict[int, str]) -> None:
+    def update_claim_statuses(self, statuses: Mapping[int, ClaimStatus]) -> None:
         """Set extracted statuses (e.g. disputed); entries an editor decided on keep the editor's status."""
         with self._write() as connection:
             update_statuses(connection, statuses)
@@ -180,7 +180,7 @@ def story_entries(connection: sa.Connection, story_id: int) -> list[LedgerEntry]
     return sorted(_entries(connection, rows), key=_first_reported_order)
 
 
-def update_statuses(connection: sa.Connection, statuses: dict[int, str]) -> None:
+def update_statuses(connection: sa.Connection, statuses: Mapping[int, ClaimStatus]) -> None:
     """Set extracted statuses; entries an editor decided on keep the editor's status."""
     for claim_id, status in statuses.items():
         connection.execute(
@@ -218,7 +218,7 @@ def move_entries(
             ).scalars()
         )
         leaving = carried if moving is None else carried & moving
-        whole = moving is None or (carried and leaving == carried)
+        whole = moving is None or (bool(carried) and leaving == carried)
         if not whole and not leaving:
             continue
         claim = _new_claim(row)[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 
-from livedesk.models import EntityRef, LedgerEntry, Story, StoryMember
+from livedesk.models import ClaimStatus, EntityRef, LedgerEntry, Story, StoryMember
 from livedesk.store import claims, entities, stories
 from livedesk.store.claims import ClaimMatcher
 from livedesk.store.stories import StorySession, StoryState
@@ -26,7 +26,7 @@ class EditSession(StorySession):
     def story_claims(self, story_id: int) -> list[LedgerEntry]:
         return claims.story_entries(self._connection, story_id)
 
-    def update_claim_statuses(self, statuses: dict[int, str]) -> None:
+    def update_claim_statuses(self, statuses: Mapping[int, ClaimStatus]) -> None:
         claims.update_statuses(self._connection, statuses)
 
     def move_claims(

@@ -131,9 +131,10 @@ class EntityStore:
     def _move_mentions(self, connection: sa.Connection, story_id: int, sources: Sequence[int], target: int) -> None:
         in_story = sa.select(articles.c.id).where(articles.c.story_id == story_id)
         where = sa.and_(article_entities.c.entity_id.in_(sources), article_entities.c.article_id.in_(in_story))
-        moved = connection.execute(sa.select(article_entities).where(where)).all()
+        mentioned = sa.select(article_entities.c.article_id, article_entities.c.count.label("mentions")).where(where)
+        moved = connection.execute(mentioned).all()
         connection.execute(sa.delete(article_entities).where(where))
-        self._add_mentions(connection, [(row.article_id, target, row.count) for row in moved])
+        self._add_mentions(connection, [(row.article_id, target, row.mentions) for row in moved])
 
     def entities_of(self, article_ids: Iterable[int]) -> dict[int, list[EntityRef]]:
         """Each article's entities, most mentioned first: one query for any number of articles."""
@@ -170,7 +171,11 @@ def entities_of(connection: sa.Connection, article_ids: Iterable[int]) -> dict[i
         return {}
     query = (
         sa.select(
-            article_entities.c.article_id, article_entities.c.count, entities.c.id, entities.c.name, entities.c.type
+            article_entities.c.article_id,
+            article_entities.c.count.label("mentions"),  # not `count`: a row is a tuple, whose count() it would hide
+            entities.c.id,
+            entities.c.name,
+            entities.c.type,
         )
         .join(entities, entities.c.id == article_entities.c.entity_id)
         .where(article_entities.c.article_id.in_(ids))
@@ -178,7 +183,7 @@ def entities_of(connection: sa.Connection, article_ids: Iterable[int]) -> dict[i
     found: dict[int, list[EntityRef]] = {i: [] for i in ids}
     # Ordered here by code point: in SQL, names would follow the database's collation, which differs between
     # PostgreSQL installations and SQLite. (name, type) is unique, so the order is total.
-    for row in sorted(connection.execute(query).all(), key=lambda row: (-row.count, row.name, row.type)):
+    for row in sorted(connection.execute(query).all(), key=lambda row: (-row.mentions, row.name, row.type)):
         found[row.article_id].append(EntityRef(row.id, row.name, row.type))
     return found
 

@@ -296,7 +296,8 @@ def _json_entry(
 
 def _json_author(obj: dict[str, Any]) -> str | None:
     """1.1 has an `authors` list, 1.0 a single `author` object."""
-    candidates = obj.get("authors") if isinstance(obj.get("authors"), list) else [obj.get("author")]
+    authors = obj.get("authors")
+    candidates = authors if isinstance(authors, list) else [obj.get("author")]
     for author in candidates:
         if isinstance(author, dict) and (name := _person_name(author.get("name"))):
             return name

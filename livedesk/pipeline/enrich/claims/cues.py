@@ -58,7 +58,7 @@ OBJECT_TAKING: Final = frozenset({"deny", "reject", "dismiss", "confirm", "verif
 EVIDENCE_VERBS: Final = frozenset({"show", "suggest", "indicate", "reveal", "confirm"})
 
 # "X declined to comment" and its kin: lemma of the main verb → (lemma of its complement, canonical cue).
-NO_COMMENT: Final[dict[str, tuple[str, ClaimStatus]]] = {
+NO_COMMENT: Final[dict[str, tuple[str, str]]] = {
     "decline": ("comment", "declined to comment"),
     "refuse": ("comment", "declined to comment"),
 }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from livedesk.models import ClaimStatus
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.sentences import Sentence, claim_sentences
 
@@ -40,7 +41,7 @@ class Claim:
     text: str
     attributed_to: str
     cue: str
-    status: str
+    status: ClaimStatus
     sentence: int  # index of the sentence in the document
     start: int  # character offsets of `text` in the document
     end: int
@@ -56,7 +57,7 @@ class _Found:
     source: list[Token]  # empty: unattributed
     content: list[Token]
     cue: str
-    status: str
+    status: ClaimStatus
     stated: bool = field(default=False)  # status stated by the text rather than the default
 
     @property
