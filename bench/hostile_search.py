@@ -38,9 +38,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from livedesk.config import Settings  # noqa: E402
-from livedesk.models import Article  # noqa: E402
+from livedesk.models import Article, SearchFilter  # noqa: E402
 from livedesk.store import Store  # noqa: E402
-from livedesk.store.web import SearchFilter  # noqa: E402
 from livedesk.web.app import create_app  # noqa: E402
 
 WORD = "harbour"

@@ -47,8 +47,8 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from livedesk.models import Position  # noqa: E402
 from livedesk.store import Store  # noqa: E402
-from livedesk.store.web import Position  # noqa: E402
 
 console = Console()
 

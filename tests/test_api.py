@@ -8,7 +8,7 @@ import httpx
 import sqlalchemy as sa
 from openapi_spec_validator import validate
 
-from livedesk.store.web import TopicQuery
+from livedesk.models import TopicQuery
 from livedesk.web.render import excerpt
 from tests.web_fixtures import DATA, NOW, Desk, one_story, put, running_app, series
 

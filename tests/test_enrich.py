@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from livedesk.desk.export import article_record
-from livedesk.models import StoredArticle
+from livedesk.models import StoredArticle, TopicQuery
 from livedesk.pipeline.enrich import enrich, enrich_many, entity_names, find_mentions
 from livedesk.store import Store
-from livedesk.store.web import TopicQuery
 from tests.test_claims import said_sentences
 from tests.web_fixtures import NOW, Desk, one_story, put
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import feedparser
 
-from livedesk.store.web import TopicQuery
+from livedesk.models import TopicQuery
 from tests.web_fixtures import NOW, Desk, one_story, put
 
 JSON_FEED_ITEM_CONTENT = ("content_html", "content_text")

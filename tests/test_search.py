@@ -14,12 +14,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from livedesk.models import SearchFilter
 from livedesk.store import Store
 from livedesk.store.web import (
     MAX_SEARCH_TERMS,
     SearchCancel,
     SearchCancelledError,
-    SearchFilter,
     SearchTimeoutError,
     search_terms,
 )

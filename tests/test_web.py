@@ -307,7 +307,7 @@ async def test_sse_delivers_new_updates_and_resumes_without_loss_or_duplicates(d
 async def test_topic_events_carry_only_matching_articles(database_url: str) -> None:
     async with running_app(database_url) as app, served(app) as base:
         store, bus = app.state.store, app.state.bus
-        from livedesk.store.web import TopicQuery
+        from livedesk.models import TopicQuery
 
         store.create_topic("gates", "Gates", TopicQuery(keywords="gates"))
         async with (

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from livedesk.store.web import TopicQuery
+from livedesk.models import TopicQuery
 from livedesk.web.app import SECURITY_HEADERS
 from tests.web_fixtures import Desk, put, running_app, served
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from livedesk.models import Topic, TopicQuery
 from livedesk.store import Store
-from livedesk.store.web import Topic, TopicExistsError, TopicQuery
+from livedesk.store.web import TopicExistsError
 
 __all__ = ["TopicExistsError", "create_topic", "list_topics"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from livedesk.models import Entity, EntityRef, KnownEntity, Resolved
 from livedesk.store.schema import articles, metadata
 
 if TYPE_CHECKING:
-    from livedesk.store.web import Selection
+    pass
 
 entities = sa.Table(
     "entities",
@@ -48,14 +47,6 @@ article_entities = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
     sa.Index("ix_article_entities_entity_id", "entity_id", "article_id"),
 )
-
-
-@dataclass(frozen=True)
-class EntityFilter:
-    """Articles mentioning an entity, optionally within another selection (a story, a topic, a search)."""
-
-    entity_id: int
-    within: Selection | None = None
 
 
 class EntityStore:

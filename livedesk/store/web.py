@@ -11,27 +11,34 @@ SQLite keeps an external-content FTS5 table in sync with triggers, PostgreSQL a 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from livedesk.models import SyndicationMember
-from livedesk.store.entities import EntityFilter, entity_predicate
+from livedesk.models import (
+    EntityFilter,
+    Outlet,
+    Position,
+    SearchResults,
+    Selection,
+    StoryStream,
+    StreamItem,
+    StreamPage,
+    SyndicationMember,
+    Topic,
+    TopicQuery,
+)
+from livedesk.store.entities import entity_predicate
 from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
-# Ids are INTEGER columns: 32-bit on PostgreSQL, the narrower backend. Anything larger names nothing.
-MAX_ID = 2**31 - 1
 # A search matches at most this many different words: the cost of matching and of highlighting grows with
 # each word, and a reader's query never needs more.
 MAX_SEARCH_TERMS = 16
@@ -86,10 +93,6 @@ class TopicExistsError(ValueError):
     """A topic page with this slug exists already."""
 
 
-class InvalidCursorError(ValueError):
-    pass
-
-
 class SearchCancelledError(Exception):
     """The search was stopped through its SearchCancel (the reader went away)."""
 
@@ -121,110 +124,6 @@ class SearchCancel:
     def _interrupt_with(self, interrupt: Callable[[], None] | None) -> None:
         with self._lock:
             self._interrupt = interrupt
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a page ends: the (sort_at, id) of its last item. Encoded as an opaque cursor for clients."""
-
-    at: datetime
-    id: int
-
-    def encode(self) -> str:
-        raw = f"{self.at.astimezone(UTC).isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str) -> Position:
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            at, _, ident = raw.partition("|")
-            when, number = datetime.fromisoformat(at), int(ident)
-            # The instant in UTC, as the database compares it: a year-1 or year-9999 time with an offset may
-            # have none.
-            position = cls(when.astimezone(UTC), number) if when.tzinfo is not None else None
-        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as err:
-            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}") from err
-        if position is None or not 0 <= position.id <= MAX_ID:
-            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}")
-        return position
-
-
-@dataclass(frozen=True)
-class TopicQuery:
-    """A topic page's saved query: articles of any listed story, or matching the keywords (and, if sources
-    are listed, from one of those sites)."""
-
-    keywords: str = ""
-    sources: tuple[str, ...] = ()
-    story_ids: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Topic:
-    id: int
-    slug: str
-    title: str
-    query: TopicQuery
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SearchFilter:
-    text: str
-    sites: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    story_id: int | None = None
-
-
-@dataclass(frozen=True)
-class StoryStream:
-    story_id: int
-
-
-Selection = StoryStream | TopicQuery | SearchFilter | EntityFilter
-
-
-@dataclass(frozen=True)
-class StreamItem:
-    """One update as the pages show it."""
-
-    id: int
-    url: str
-    site: str
-    title: str
-    byline: str | None
-    at: datetime  # published, else first seen
-    published_at: datetime | None
-    first_seen_at: datetime
-    lead: str  # the beginning of the text (LEAD_CHARS), for the excerpt
-    language: str | None
-    attributed_to: str | None
-    story_id: int | None
-    original_id: int | None
-
-    @property
-    def position(self) -> Position:
-        return Position(self.at, self.id)
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[StreamItem]
-    next: Position | None  # None: nothing older
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    page: Page
-    snippets: dict[int, str]  # by article id; matches between MARK_START and MARK_END
-
-
-@dataclass(frozen=True)
-class Outlet:
-    site: str
-    last_at: datetime | None
 
 
 _ITEM_COLUMNS = (
@@ -266,12 +165,12 @@ class WebStore:
 
     # streams
 
-    def page(self, selection: Selection, *, before: Position | None = None, limit: int = PAGE_SIZE) -> Page:
+    def page(self, selection: Selection, *, before: Position | None = None, limit: int = PAGE_SIZE) -> StreamPage:
         """Up to `limit` items of the selection, newest first, strictly older than `before`."""
         with self._read() as connection:
             return self._page(connection, selection, before, limit)
 
-    def _page(self, connection: sa.Connection, selection: Selection, before: Position | None, limit: int) -> Page:
+    def _page(self, connection: sa.Connection, selection: Selection, before: Position | None, limit: int) -> StreamPage:
         query = self._items(selection).order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
         if before is not None:
             after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(
@@ -281,7 +180,7 @@ class WebStore:
         items = [StreamItem(**row._mapping) for row in connection.execute(query)]
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, items[-1].position if more and items else None)
+        return StreamPage(items, items[-1].position if more and items else None)
 
     def arrived_since(self, selection: Selection, after_id: int, *, limit: int = 200) -> list[StreamItem]:
         """Items of the selection with id > `after_id` (arrival order): what a reconnecting client missed."""

@@ -14,10 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from livedesk.models import LedgerEntry
+from livedesk.models import LedgerEntry, StreamPage, Topic
 from livedesk.models import Story as StoredStory
 from livedesk.store import Store
-from livedesk.store.web import Page, Topic
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
 from livedesk.web.pages import mentioning, with_entity
 from livedesk.web.render import UpdateView, update_views
@@ -186,7 +185,7 @@ def _json(model: BaseModel) -> Response:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
-def _page(store: Store, page: Page) -> UpdatesPage:
+def _page(store: Store, page: StreamPage) -> UpdatesPage:
     return UpdatesPage(
         items=[_update(u) for u in update_views(store, page.items)],
         next_cursor=page.next.encode() if page.next else None,

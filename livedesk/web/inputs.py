@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import HTTPException
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-from livedesk.store.web import MAX_ID, MAX_SEARCH_TERMS, search_terms
+from livedesk.models import MAX_ID
+from livedesk.store.web import MAX_SEARCH_TERMS, search_terms
 
 # A cursor the server hands out is under 60 characters.
 MAX_CURSOR_CHARS = 120

@@ -20,9 +20,9 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from livedesk.models import Selection, StoryStream, StreamItem
 from livedesk.publish import Bus, Lagged, Update
 from livedesk.store import Store
-from livedesk.store.web import Selection, StoryStream, StreamItem
 from livedesk.web.render import update_views
 
 HEARTBEAT_SECONDS = 15.0

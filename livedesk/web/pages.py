@@ -16,10 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
-from livedesk.models import LedgerEntry
+from livedesk.models import EntityFilter, LedgerEntry, Selection
 from livedesk.store import Store
-from livedesk.store.entities import EntityFilter
-from livedesk.store.web import Selection
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
 from livedesk.web.render import UpdateView, is_live, json_ld, update_views

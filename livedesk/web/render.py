@@ -16,9 +16,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from livedesk.models import SyndicationGroup, SyndicationMember
+from livedesk.models import StreamItem, SyndicationGroup, SyndicationMember
 from livedesk.store import Store
-from livedesk.store.web import MARK_END, MARK_START, StreamItem
+from livedesk.store.web import MARK_END, MARK_START
 from livedesk.text import sentence_spans
 from livedesk.urls import outlet
 from livedesk.web.views import format_views

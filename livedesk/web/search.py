@@ -10,15 +10,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from livedesk.models import Position, SearchFilter, SearchResults, Selection
 from livedesk.store import Store
 from livedesk.store.web import (
-    Position,
     SearchCancel,
     SearchCancelledError,
-    SearchFilter,
-    SearchResults,
     SearchTimeoutError,
-    Selection,
 )
 
 logger = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from fastapi import HTTPException
 
+from livedesk.models import InvalidCursorError, Position, Selection, StoryStream
 from livedesk.store import Store
-from livedesk.store.web import InvalidCursorError, Position, Selection, StoryStream
 
 
 @dataclass(frozen=True)

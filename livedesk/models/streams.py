@@ -1,0 +1,128 @@
+"""Streams: what a live page shows (a story, a topic, a search, an entity's articles), its updates and where a page
+of them ends."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+# Ids are INTEGER columns: 32-bit on PostgreSQL, the narrower backend. Anything larger names nothing.
+MAX_ID = 2**31 - 1
+
+
+class InvalidCursorError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ends: the (sort_at, id) of its last item. Encoded as an opaque cursor for clients."""
+
+    at: datetime
+    id: int
+
+    def encode(self) -> str:
+        raw = f"{self.at.astimezone(UTC).isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> Position:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            at, _, ident = raw.partition("|")
+            when, number = datetime.fromisoformat(at), int(ident)
+            # The instant in UTC, as the database compares it: a year-1 or year-9999 time with an offset may
+            # have none.
+            position = cls(when.astimezone(UTC), number) if when.tzinfo is not None else None
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as err:
+            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}") from err
+        if position is None or not 0 <= position.id <= MAX_ID:
+            raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}")
+        return position
+
+
+@dataclass(frozen=True)
+class TopicQuery:
+    """A topic page's saved query: articles of any listed story, or matching the keywords (and, if sources
+    are listed, from one of those sites)."""
+
+    keywords: str = ""
+    sources: tuple[str, ...] = ()
+    story_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: int
+    slug: str
+    title: str
+    query: TopicQuery
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    text: str
+    sites: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    story_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoryStream:
+    story_id: int
+
+
+@dataclass(frozen=True)
+class EntityFilter:
+    """Articles mentioning an entity, optionally within another selection (a story, a topic, a search)."""
+
+    entity_id: int
+    within: Selection | None = None
+
+
+Selection = StoryStream | TopicQuery | SearchFilter | EntityFilter
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One update as the pages show it."""
+
+    id: int
+    url: str
+    site: str
+    title: str
+    byline: str | None
+    at: datetime  # published, else first seen
+    published_at: datetime | None
+    first_seen_at: datetime
+    lead: str  # the beginning of the text (LEAD_CHARS), for the excerpt
+    language: str | None
+    attributed_to: str | None
+    story_id: int | None
+    original_id: int | None
+
+    @property
+    def position(self) -> Position:
+        return Position(self.at, self.id)
+
+
+@dataclass(frozen=True)
+class StreamPage:
+    items: list[StreamItem]
+    next: Position | None  # None: nothing older
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    page: StreamPage
+    snippets: dict[int, str]  # by article id; matches between MARK_START and MARK_END
+
+
+@dataclass(frozen=True)
+class Outlet:
+    site: str
+    last_at: datetime | None
