@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable, Sequence
 
-from livedesk.models import LedgerEntry, NewClaim, StoredArticle
+from livedesk.models import NewClaim, StoredArticle
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
 from livedesk.store import Store
@@ -23,8 +23,9 @@ NEAR_DUP_CANDIDATES = 100
 MAX_CLAIMS_PER_ARTICLE = 200
 
 
-def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim] | None) -> list[LedgerEntry]:
-    """Put the claims `stored` carries into its story's ledger and return them. Idempotent.
+def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim] | None) -> list[int]:
+    """Put the claims `stored` carries into its story's ledger; returns the ids of the entries it carries.
+    Idempotent.
 
     An original's claims are `extracted` from its text (required); a copy's are not (`extracted` may be None): it
     carries the claims of its original, so the ledger lists its outlet too.
@@ -34,9 +35,9 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
     group = store.syndication_group(stored.id)
     if stored.syndicated_from is not None:
         original = next((m.root_id for m in group if m.id == stored.id), None)
-        if original is not None and original != stored.id:
-            store.carry_claims(original, stored.id)
-        return store.article_claims(stored.id)
+        if original is None or original == stored.id:
+            return []
+        return store.carry_claims(original, stored.id)
     if extracted is None:
         raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
     found = [ledger_claim(c) for c in extracted[:MAX_CLAIMS_PER_ARTICLE]]
@@ -46,7 +47,7 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
         if member.id != stored.id and member.original_id == stored.id:
             store.carry_claims(stored.id, member.id)
     mark_disputes(store, stored.story_id, among=recorded)
-    return store.article_claims(stored.id)
+    return list(dict.fromkeys(recorded))
 
 
 def move_claims_on_merge(store: Store | EditSession, keep: int, absorb: int) -> None:
