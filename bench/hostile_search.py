@@ -16,31 +16,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import secrets
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.pool import NullPool
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from livedesk.config import Settings  # noqa: E402
 from livedesk.models import Article, SearchFilter  # noqa: E402
 from livedesk.store import Store  # noqa: E402
-from livedesk.web.app import create_app  # noqa: E402
+from tests.factories import make_article  # noqa: E402
+from tests.web_fixtures import running_app, served  # noqa: E402
 
 WORD = "harbour"
 VOCABULARY = [f"w{n}x" for n in range(60)]
@@ -49,16 +46,10 @@ VOCABULARY = [f"w{n}x" for n in range(60)]
 def article(n: int) -> Article:
     words = [WORD if i % 40 == 0 else VOCABULARY[(i * 7 + n) % len(VOCABULARY)] for i in range(900)]
     text = "\n\n".join(" ".join(words[i : i + 60]) + "." for i in range(0, len(words), 60))
-    url = f"https://bench.example/news/{n}"
-    return Article(
-        url=url,
-        canonical_url=url,
-        url_hash=hashlib.sha256(url.encode()).hexdigest(),
-        site="bench.example",
+    return make_article(
+        f"https://bench.example/news/{n}",
+        text,
         title=f"Harbour report {n}",
-        text=text,
-        html=f"<p>{text}</p>",
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
         first_seen_at=datetime.now(UTC),
         published_at=datetime.now(UTC) - timedelta(minutes=n),
         language="en",
@@ -84,23 +75,6 @@ def database(backend: str, postgres: str, directory: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
-
-
-@asynccontextmanager
-async def served(url: str) -> AsyncIterator[str]:
-    app = create_app(Settings(database_url=url))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 async def timed(client: httpx.AsyncClient, q: str, rounds: int) -> str:
@@ -143,7 +117,11 @@ async def run(args: argparse.Namespace) -> None:
                             times.append(time.perf_counter() - start)
                         median = statistics.median(times) * 1000
                         print(f"{backend:10} {name:22} store.search direct  ({hits} hits)  {median:9.1f} ms")
-            async with served(url) as base, httpx.AsyncClient(base_url=base, timeout=args.timeout) as client:
+            async with (
+                running_app(url) as app,
+                served(app) as base,
+                httpx.AsyncClient(base_url=base, timeout=args.timeout) as client,
+            ):
                 for name, q in queries.items():
                     result = await timed(client, q, args.rounds)
                     print(f"{backend:10} {name:22} len(q)={len(q):6}  {result}", flush=True)

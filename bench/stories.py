@@ -19,7 +19,6 @@ Scale: N synthetic articles over many synthetic stories spread over time are ass
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import re
 import statistics
@@ -41,6 +40,7 @@ from livedesk.pipeline.enrich.entities import mentions, ner_text  # noqa: E402
 from livedesk.pipeline.enrich.nlp import load_pipeline  # noqa: E402
 from livedesk.pipeline.stories import DEFAULT, StorySettings, assign  # noqa: E402
 from livedesk.store import Store  # noqa: E402
+from tests.factories import make_article  # noqa: E402
 
 DATE = datetime(2024, 1, 1, tzinfo=UTC)
 TOKEN = re.compile(r'<token t_id="\d+" sentence="(\d+)" number="\d+">([^<]*)</token>')
@@ -82,19 +82,7 @@ def with_names(docs: list[Doc]) -> tuple[list[Doc], float]:
 
 
 def _article(n: int, title: str, text: str, at: datetime, site: str = "bench.example") -> Article:
-    url = f"https://{site}/{n}"
-    return Article(
-        url=url,
-        canonical_url=url,
-        url_hash=hashlib.sha256(url.encode()).hexdigest(),
-        site=site,
-        title=title,
-        text=text,
-        html="",
-        content_hash=hashlib.sha256(text.encode()).hexdigest(),
-        first_seen_at=at,
-        published_at=at,
-    )
+    return make_article(f"https://{site}/{n}", text, title=title, html="", first_seen_at=at, published_at=at)
 
 
 def cluster(

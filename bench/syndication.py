@@ -52,7 +52,8 @@ from livedesk.pipeline.syndication import index_keys, shingle_sequence, trace  #
 from livedesk.store import Store  # noqa: E402
 from livedesk.store.schema import articles  # noqa: E402
 from livedesk.store.syndication import syndication_bands  # noqa: E402
-from livedesk.urls import canonicalize_url, registrable_domain, url_hash  # noqa: E402
+from livedesk.urls import registrable_domain  # noqa: E402
+from tests import factories  # noqa: E402
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 FURNITURE = [
@@ -174,16 +175,11 @@ def _shares_passages(a: list[str], b: list[str]) -> bool:
 def make_article(
     url: str, title: str, text: str, published: datetime | None, attributed_to: str | None = None
 ) -> Article:
-    canonical = canonicalize_url(url)
-    return Article(
-        url=url,
-        canonical_url=canonical,
-        url_hash=url_hash(canonical),
-        site=registrable_domain(url),
+    return factories.make_article(
+        url,
+        text,
         title=title,
-        text=text,
         html="",
-        content_hash=content_hash(text),
         first_seen_at=T0,
         published_at=published,
         attributed_to=attributed_to,

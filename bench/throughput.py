@@ -1,4 +1,4 @@
-"""Per-article cost of storing an article and running it through syndication and stories, as the store grows.
+"""Per-article cost of running an article through the whole chain (`process`), as the store grows.
 
     python bench/throughput.py [--size 10000 --size 100000 ...] [--timed 1000] [--workers 2] [--folder DIR]
 
@@ -6,8 +6,8 @@ For each size N, a SQLite store is bulk-loaded with N synthetic articles straigh
 the stages would have written, computed by their own pure functions: LSH band keys (`index_keys`), document
 frequencies (`features`), story centroids built article by article as `assign` builds them (`vectorize`, `centroid`),
 and copy → original links. Then `--timed` more articles of the same stream (originals on many stories spread over
-time, and copies of recent ones) go one by one through upsert → syndication.trace → stories.assign, as ingest runs
-them, and the rate, p50 and p99 per article and the SQL statements per article are printed. Flat means the figures
+time, and copies of recent ones) go one by one through `process` (store → syndication → stories → enrich), as ingest
+runs them, and the rate, p50 and p99 per article and the SQL statements per article are printed. Flat means the figures
 at 100k and 1M stay within about 30% of the one at 10k.
 
 The synthetic stream: 2,000 articles a day, a story every 8 articles on average, each open for two days; titles and
@@ -39,14 +39,17 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from livedesk.models import Article, Evidence, UpsertOutcome  # noqa: E402
-from livedesk.pipeline import stories, syndication  # noqa: E402
-from livedesk.pipeline.extract import content_hash  # noqa: E402
+from livedesk.models import Article, Evidence  # noqa: E402
+from livedesk.pipeline import (  # noqa: E402
+    process,
+    stories,
+    syndication,
+)
 from livedesk.store import Store  # noqa: E402
 from livedesk.store.schema import articles  # noqa: E402
 from livedesk.store.stories import DOCUMENT_COUNT, story_terms  # noqa: E402
 from livedesk.store.stories import stories as stories_table  # noqa: E402
-from livedesk.urls import canonicalize_url, url_hash  # noqa: E402
+from tests.factories import make_article  # noqa: E402
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 PER_DAY = 2_000
@@ -148,17 +151,12 @@ def item(n: int) -> Item:
 
 
 def _article(n: int, site: str, title: str, text: str, attributed_to: str | None) -> Article:
-    url = canonicalize_url(f"https://www.{site}/news/{n}")
     at = T0 + timedelta(seconds=n * 86_400 / PER_DAY)
-    return Article(
-        url=url,
-        canonical_url=url,
-        url_hash=url_hash(url),
-        site=site,
+    return make_article(
+        f"https://www.{site}/news/{n}",
+        text,
         title=title,
-        text=text,
         html="",
-        content_hash=content_hash(text),
         first_seen_at=at,
         published_at=at,
         attributed_to=attributed_to,
@@ -374,14 +372,8 @@ class Timing:
 
 
 def ingest_one(store: Store, article: Article) -> None:
-    """What Ingestor does with each new article: upsert, then syndication and stories."""
-    if store.upsert_article(article).outcome is UpsertOutcome.DUPLICATE:
-        return
-    stored = store.get_article(article.url_hash)
-    assert stored is not None
-    syndication.trace(store, stored)
-    stored = store.get_article(article.url_hash) or stored
-    stories.assign(store, stored)
+    """What the ingest does with each extracted article: the whole chain, `process`."""
+    process(store, article)
 
 
 def time_more(path: Path, size: int, timed: int) -> tuple[list[float], int]:
