@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import click
 import typer
@@ -28,7 +28,7 @@ from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.database import init_database
-from livedesk.models import SourceKind
+from livedesk.models import MAX_ID, SourceKind
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.sources import SourceError, read_capped, write_opml
@@ -71,6 +71,11 @@ DbOption = Annotated[
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _id(help: str) -> Any:
+    """An id argument, refused as a usage error when no row could have it (the id columns are 32-bit)."""
+    return typer.Argument(help=help, min=1, max=MAX_ID)
 
 
 @app.callback()
@@ -202,7 +207,7 @@ def sources_import_opml(file: Path) -> None:
 
 
 @command(sources_app, "enable")
-def sources_enable(source: Annotated[int, typer.Argument(help="Source id (see `sources list`).")]) -> None:
+def sources_enable(source: Annotated[int, _id("Source id (see `sources list`).")]) -> None:
     """Poll a disabled source again, at once, its failure count cleared."""
     with _store() as store, _refusals():
         enabled = desk_sources.enable_source(store, source)
@@ -211,7 +216,7 @@ def sources_enable(source: Annotated[int, typer.Argument(help="Source id (see `s
 
 @command(sources_app, "disable")
 def sources_disable(
-    source: Annotated[int, typer.Argument(help="Source id (see `sources list`).")],
+    source: Annotated[int, _id("Source id (see `sources list`).")],
     reason: Annotated[str, typer.Option(help="Why: shown in `sources list`.")] = "disabled by an editor",
 ) -> None:
     """Stop polling a source until `sources enable`."""
@@ -399,7 +404,9 @@ def stories_list(limit: Annotated[int, typer.Option(help="How many, most recentl
 
 
 @command(stories_app, "merge")
-def stories_merge(keep: int, absorb: int) -> None:
+def stories_merge(
+    keep: Annotated[int, _id("Story id to keep.")], absorb: Annotated[int, _id("Story id to absorb.")]
+) -> None:
     """Move every article of story ABSORB into story KEEP; later articles follow."""
     with _refusals():
         _announced(lambda store, bus: desk_stories.merge(store, bus, keep, absorb))
@@ -407,7 +414,9 @@ def stories_merge(keep: int, absorb: int) -> None:
 
 
 @command(stories_app, "split")
-def stories_split(story: int, articles: Annotated[list[int], typer.Argument(help="Article ids to move out.")]) -> None:
+def stories_split(
+    story: Annotated[int, _id("Story id.")], articles: Annotated[list[int], _id("Article ids to move out.")]
+) -> None:
     """Move the given articles of STORY into a new story; later articles follow."""
     with _refusals():
         new_id = _announced(lambda store, bus: desk_stories.split(store, bus, story, articles))
@@ -576,14 +585,22 @@ def live_list() -> None:
     console.print(table)
 
 
+# Usage errors and Ctrl-C: click's own, or the copies of them that newer Typer releases raise (it vendors click).
+_CLICK_ERRORS = cast(
+    tuple[type[click.ClickException], ...],
+    (click.ClickException, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")),
+)
+_ABORTS = (click.Abort, typer.Abort)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The `livedesk` command: `argv` (default: the process's arguments), errors shown in one line."""
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.ClickException as err:
+    except _CLICK_ERRORS as err:
         err.show()
         sys.exit(err.exit_code)
-    except click.Abort:
+    except _ABORTS:
         sys.exit(1)
     except Exception as err:
         if state.debug:
@@ -597,7 +614,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 @command(claims_app, "list")
-def claims_list(story: Annotated[int, typer.Argument(help="Story id.")]) -> None:
+def claims_list(story: Annotated[int, _id("Story id.")]) -> None:
     """The story's claims: who claims what, how solid it is, which outlets carry it."""
     with _store() as store:
         if store.get_story(story) is None:
@@ -614,7 +631,7 @@ def claims_list(story: Annotated[int, typer.Argument(help="Story id.")]) -> None
 
 @command(claims_app, "set-status")
 def claims_set_status(
-    claim: Annotated[int, typer.Argument(help="Claim id (see `claims list`).")],
+    claim: Annotated[int, _id("Claim id (see `claims list`).")],
     status: Annotated[str, typer.Argument(help="confirmed, unconfirmed, denied, alleged or disputed.")],
     editor: Annotated[str, typer.Option(help="Who decides.")],
     reason: Annotated[str, typer.Option(help="Why: kept in the claim's history.")],
@@ -628,7 +645,7 @@ def claims_set_status(
 
 
 @command(claims_app, "history")
-def claims_history(claim: Annotated[int, typer.Argument(help="Claim id.")]) -> None:
+def claims_history(claim: Annotated[int, _id("Claim id.")]) -> None:
     """Editors' decisions on a claim, oldest first."""
     with _store() as store:
         if store.get_claim(claim) is None:

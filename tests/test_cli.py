@@ -180,6 +180,29 @@ def test_a_disabled_source_can_be_enabled_again(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no source 999" in missing.stderr
 
 
+ID_COMMANDS = [
+    ("sources", "enable", "{id}"),
+    ("sources", "disable", "{id}"),
+    ("stories", "merge", "1", "{id}"),
+    ("stories", "merge", "{id}", "1"),
+    ("stories", "split", "{id}", "1"),
+    ("stories", "split", "1", "{id}"),
+    ("claims", "list", "{id}"),
+    ("claims", "set-status", "{id}", "confirmed", "--editor", "e", "--reason", "r"),
+    ("claims", "history", "{id}"),
+]
+
+
+@pytest.mark.parametrize("bad_id", [0, 2**31, 2**63])
+def test_ids_out_of_range_are_refused_before_the_database(database_url: str, bad_id: int) -> None:
+    """A usage error naming the argument, not a database error (or its SQL) from PostgreSQL or SQLite."""
+    assert livedesk("init", db=database_url).returncode == 0
+    for args in ID_COMMANDS:
+        result = livedesk(*(a.format(id=bad_id) for a in args), db=database_url)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Invalid value" in result.stderr and "SQL" not in result.stderr, (args, result.stderr)
+
+
 def test_db_and_debug_are_accepted_after_the_command(tmp_path: Path) -> None:
     db = tmp_path / "after.db"
     added = livedesk("sources", "add", "https://news.example/feed.xml", "--db", str(db))

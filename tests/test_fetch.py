@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import urllib.robotparser
 import zlib
 from collections.abc import Callable
@@ -29,7 +30,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from livedesk.config import Settings
-from livedesk.pipeline.decompress import PIECE, decoder_for
+from livedesk.pipeline.decompress import PIECE, DecodeError, decode, decoder_for
 from livedesk.pipeline.fetch import (
     ROBOTS_FAILURE_TTL,
     ROBOTS_TTL,
@@ -435,6 +436,21 @@ def test_a_bomb_decodes_in_bounded_pieces(encoding: str) -> None:
     pieces = list(itertools.islice(decoder_for(encoding).feed(bomb(encoding)), 200))  # the whole bomb at once
     assert len(pieces) == 200 and max(len(piece) for piece in pieces) <= 2 * PIECE
     assert sum(len(piece) for piece in pieces) > 100 * PIECE and not any(piece.strip(b"\0") for piece in pieces)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_whole_bomb_decoded_at_once_stops_at_the_limit(encoding: str) -> None:
+    """`decode` (WARC payloads, .gz files) must stop inflating at the limit, not inflate everything first."""
+    limit = 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DecodeError, match="inflates beyond"):
+            decode(bomb(encoding), encoding, limit)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The pieces and their join, and a few copies of the input (zlib's unconsumed tail): never the whole output.
+    assert peak < 3 * limit + 4 * len(bomb(encoding)), peak
 
 
 @pytest.mark.parametrize("slice_size", [5, 4096, 1 << 20])

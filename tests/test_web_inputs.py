@@ -162,6 +162,24 @@ async def test_long_names_and_limits_are_refused(desk: Desk) -> None:
     assert [p for p in problems if p] == []
 
 
+@pytest.mark.parametrize("name", ["%00", "a%00b", "%1B"])
+async def test_control_characters_in_names_are_refused(desk: Desk, name: str) -> None:
+    """PostgreSQL text cannot hold NUL: such a slug or outlet must be refused before it reaches a query."""
+    _fixture(desk)
+    urls = [
+        f"/api/topics/{name}",
+        f"/api/topics/{name}/updates",
+        f"/live/{name}",
+        f"/live/{name}/feed.atom",
+        f"/live/{name}/feed.json",
+        f"/live/{name}/events",
+        f"/api/search?q=harbour&outlet={name}",
+        f"/search?q=harbour&outlet={name}",
+    ]
+    problems = [await _refused(desk.client, "GET", url) for url in urls]
+    assert [p for p in problems if p] == []
+
+
 @pytest.mark.parametrize("header", [b"9" * 5000, b"\xb2", b"99999999999", str(2**31).encode(), b"-1", b"1e3"])
 async def test_bad_last_event_ids_are_refused(database_url: str, header: bytes) -> None:
     """Headers arrive as Latin-1: b"\\xb2" is "²", a digit to str.isdigit() and int()."""

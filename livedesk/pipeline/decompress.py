@@ -8,6 +8,7 @@ accepted; ACCEPT_ENCODING names exactly the codings decoded here.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Iterator
 from typing import Protocol
@@ -107,7 +108,7 @@ def decode(body: bytes, content_encoding: str, limit: int) -> bytes:
     decoder = decoder_for(content_encoding)
     pieces: list[bytes] = []
     size = 0
-    for piece in (*decoder.feed(body), *decoder.feed(b"")):
+    for piece in itertools.chain(decoder.feed(body), decoder.feed(b"")):  # lazily: each piece checked as it comes
         size += len(piece)
         if size > limit:
             raise DecodeError(f"{content_encoding} body inflates beyond {limit} bytes")

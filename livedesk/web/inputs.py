@@ -29,8 +29,10 @@ _EVENT_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: int() also reads "Â
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Field(ge=0, le=MAX_ID)]  # an event id to resume after; 0: from the start
 Cursor = Annotated[str, StringConstraints(max_length=MAX_CURSOR_CHARS)]
-Slug = Annotated[str, StringConstraints(max_length=MAX_SLUG_CHARS)]
-Outlet = Annotated[str, StringConstraints(max_length=MAX_OUTLET_CHARS)]
+# No control characters in names: PostgreSQL text cannot hold NUL, and no slug or host name has any.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+Slug = Annotated[str, StringConstraints(max_length=MAX_SLUG_CHARS, pattern=_PRINTABLE)]
+Outlet = Annotated[str, StringConstraints(max_length=MAX_OUTLET_CHARS, pattern=_PRINTABLE)]
 
 
 def _within_days(day: date) -> date:
