@@ -7,6 +7,7 @@ import functools
 import inspect
 import itertools
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import click
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -82,6 +84,17 @@ def _id(help: str) -> Any:
 def _global(db: DbOption = None, debug: DebugOption = False) -> None:
     state.db = db
     state.debug = debug
+
+
+def _group_options(db: DbOption = None, debug: DebugOption = False) -> None:
+    """The same options between a group and its command (`livedesk sources --db x.db list`)."""
+    if db is not None:
+        state.db = db
+    state.debug = state.debug or debug
+
+
+for _group in (sources_app, stories_app, claims_app, live_app):
+    _group.callback()(_group_options)
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -605,9 +618,17 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:
         if state.debug:
             raise
-        err_console.print(f"[red]error:[/red] {err}")
+        err_console.print(f"[red]error:[/red] {_one_line(err)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(err: Exception) -> str:
+    """The error as one line; a PostgreSQL database that is not there says how to create it."""
+    missing = re.search(r'database "[^"]*" does not exist', str(getattr(err, "orig", "")))
+    if isinstance(err, sa.exc.OperationalError) and missing:
+        return f"{missing.group()} (`livedesk --db URL init` creates it)"
+    return str(err)
 
 
 # -- claims ----------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ __all__ = [
 ]
 
 SCHEMES = ("http", "https")
+# Longer is no address anyone types or a feed links to (servers commonly refuse request lines past 8 KB).
+MAX_URL_CHARS = 2048
 
 
 def canonicalize_url(url: str) -> str:
@@ -74,6 +76,8 @@ def validate_source_url(url: str) -> str:
     text = url.strip()
     if not text:
         raise ValueError("empty URL")
+    if len(text) > MAX_URL_CHARS:
+        raise ValueError(f"URL longer than {MAX_URL_CHARS} characters")
     if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         raise ValueError(f"URL contains a space or control character: {text!r}")
     parts = urlsplit(text)
@@ -94,8 +98,10 @@ def validate_source_url(url: str) -> str:
             host.encode("idna")
         except UnicodeError:
             raise ValueError(f"bad host name in {text}") from None
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@{host}" if userinfo else host
+    if "@" in parts.netloc:
+        # It would be stored, listed and exported in clear.
+        raise ValueError(f"credentials in a URL are not accepted: {parts.scheme}://…@{host}")
+    netloc = host
     if port is not None:
         netloc = f"{netloc}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))

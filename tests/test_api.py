@@ -123,6 +123,7 @@ async def test_errors_share_one_json_shape(desk: Desk) -> None:
         "/api/search": (422, "invalid_request"),
         "/api/stories?limit=0": (422, "invalid_request"),
         "/api/nothing-here": (404, "not_found"),
+        "/api": (404, "not_found"),
     }
     put(desk.store, "one")
     cases["/api/stories/1/updates?cursor=%%%"] = (400, "bad_request")

@@ -217,6 +217,19 @@ def test_db_and_debug_are_accepted_after_the_command(tmp_path: Path) -> None:
     # Placed after the command, --debug shows the traceback too.
     with pytest.raises(sa.exc.OperationalError):
         main(["sources", "list", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "--debug"])
+    # And between a group and its command.
+    between = livedesk("sources", "--db", str(db), "list")
+    assert between.returncode == 0, between.stderr
+    assert "https://news.example/feed.xml" in between.stdout
+
+
+@pytest.mark.postgres
+def test_a_missing_postgres_database_is_one_line_saying_how_to_create_it() -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/livedesk_missing_{secrets.token_hex(4)}"
+    listed = livedesk("sources", "list", db=url)
+    assert listed.returncode == 1
+    (line,) = listed.stderr.strip().splitlines()
+    assert "does not exist" in line and "livedesk --db URL init" in line
 
 
 @pytest.mark.postgres

@@ -35,6 +35,8 @@ def test_usable_urls_come_back_normalised(url: str, normalised: str) -> None:
         ("http://news.example:http/", "port"),
         ("http://news.example:70000/", "port"),
         (f"http://{'a' * 64}.example/", "host"),
+        ("https://news.example/" + "a" * 3000, "longer than 2048"),
+        ("https://user:secret@news.example/feed.xml", "credentials"),
     ],
 )
 def test_unusable_urls_are_refused_with_a_one_line_reason(url: str, reason: str) -> None:

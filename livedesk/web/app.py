@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
 
 
 def _error(request: Request, status: int, code: str, message: str, heading: str) -> Response:
