@@ -13,7 +13,6 @@ import asyncio
 import socket
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -22,10 +21,10 @@ from playwright.async_api import async_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from livedesk import worker  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
 from livedesk.demo import DemoServer  # noqa: E402
 from livedesk.models import SourceKind  # noqa: E402
-from livedesk.pipeline import Ingestor  # noqa: E402
 from livedesk.store import Store  # noqa: E402
 from livedesk.web.app import create_app  # noqa: E402
 
@@ -44,8 +43,7 @@ async def ingest_demo(settings: Settings, demo: DemoServer) -> None:
     with Store.open(settings.database_url) as store:
         for url in demo.feed_urls:
             store.add_source(url, SourceKind.FEED)
-        async with Ingestor(store, settings) as ingestor:
-            await ingestor.poll(store.due_sources(datetime.now(UTC)))
+        await worker.poll_once(store, None, settings)
 
 
 async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
