@@ -108,8 +108,9 @@ class Ingestor:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-        # Waits for the article in the chain: it finishes (or the process dies and the next run resumes it).
-        self._writer.shutdown(wait=True, cancel_futures=True)
+        # Waits for the article in the chain (it finishes, or the process dies and the next run resumes it), without
+        # holding up the event loop meanwhile.
+        await asyncio.to_thread(self._writer.shutdown, wait=True, cancel_futures=True)
         await self._fetcher.__aexit__(*exc)
 
     async def resume_unprocessed(self) -> None:
@@ -130,7 +131,8 @@ class Ingestor:
             processed = await self._in_writer(function, *args)
         except Exception as err:  # one article's failure (a stage's bug, a database error) never stops the rest
             logger.warning("processing %s failed", origin, exc_info=True)
-            self.report.fail(origin, f"{type(err).__name__}: {err}")
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self.report.fail(origin, f"{type(err).__name__}: {first_line}")
             return
         self.report.count("resumed" if function is resume else processed.outcome)
         if processed.changed and self._on_stored is not None:
