@@ -177,3 +177,12 @@ def test_a_hash_with_outdated_parameters_is_renewed_on_a_correct_password() -> N
     assert accounts.verify_password(renewed, PASSWORD) == (True, None)
     assert accounts.verify_password(outdated, "wrong password!") == (False, None)
     assert accounts.verify_password("not a hash", PASSWORD) == (False, None)
+
+
+def test_token_labels_are_bounded_and_free_of_control_characters(database_url: str) -> None:
+    add(database_url)
+    for label in ("x" * 201, "line\nbreak", "bell\x07"):
+        refused = livedesk("tokens", "create", "ana", "--label", label, db=database_url)
+        assert refused.returncode == 1 and "label: at most 200 characters" in refused.stderr
+    with Store.open(database_url) as store:
+        assert store.list_tokens() == []
