@@ -21,16 +21,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from livedesk import worker
 from livedesk.config import Settings
+from livedesk.desk import accounts as desk_accounts
 from livedesk.desk import claims as desk_claims
 from livedesk.desk import export as exporting
 from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.database import init_database
-from livedesk.models import MAX_ID, SourceKind
+from livedesk.models import MAX_ID, Role, SourceKind
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.sources import SourceError, read_capped, write_opml
@@ -46,6 +48,10 @@ claims_app = typer.Typer(help="The claim ledger of a story: list claims, set the
 app.add_typer(claims_app, name="claims")
 live_app = typer.Typer(help="Topic live pages defined by a saved query.")
 app.add_typer(live_app, name="live")
+users_app = typer.Typer(help="The desk's accounts: add, list, change passwords, disable, enable, remove.")
+app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(help="API tokens: create (shown once), list, revoke.")
+app.add_typer(tokens_app, name="tokens")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -93,7 +99,7 @@ def _group_options(db: DbOption = None, debug: DebugOption = False) -> None:
     state.debug = state.debug or debug
 
 
-for _group in (sources_app, stories_app, claims_app, live_app):
+for _group in (sources_app, stories_app, claims_app, live_app, users_app, tokens_app):
     _group.callback()(_group_options)
 
 
@@ -163,6 +169,12 @@ def _refusals() -> Iterator[None]:
         raise click.ClickException(f"no source {err}") from err
     except desk_topics.TopicExistsError as err:
         raise click.ClickException(f"topic page {str(err)!r} exists already") from err
+    except desk_accounts.UserNotFoundError as err:
+        raise click.ClickException(f"no user {str(err)!r}") from err
+    except desk_accounts.UserExistsError as err:
+        raise click.ClickException(f"user {str(err)!r} exists already") from err
+    except desk_accounts.TokenNotFoundError as err:
+        raise click.ClickException(f"no token {err}") from err
     except ValueError as err:
         raise click.ClickException(str(err)) from err
 
@@ -676,3 +688,120 @@ def claims_history(claim: Annotated[int, _id("Claim id.")]) -> None:
     for c in changes:
         table.add_row(f"{c.at:%Y-%m-%d %H:%M:%S}", c.editor, c.previous, c.status, c.reason)
     console.print(table)
+
+
+# -- users and tokens ------------------------------------------------------------------------------------
+
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin (for scripts).")
+]
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The password from stdin's first line, or typed twice at a hidden prompt."""
+    if from_stdin:
+        # One more character than allowed, and the line end: an overlong line is refused, not cut short.
+        line = sys.stdin.readline(desk_accounts.MAX_PASSWORD + 3)
+        return line.removesuffix("\n").removesuffix("\r")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@command(users_app, "add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Add a user (the first admin too: there is no default account); the password is asked for."""
+    with _store() as store, _refusals():
+        # Refused before the password is asked for.
+        if store.get_user(desk_accounts.check_name(name)) is not None:
+            raise desk_accounts.UserExistsError(name)
+        user = desk_accounts.add_user(store, name, role, _new_password(password_stdin))
+    console.print(f"added {user.role}: #{user.id} {user.name}", markup=False, highlight=False)
+
+
+@command(users_app, "list")
+def users_list() -> None:
+    """List users with their role and state."""
+    with _store() as store:
+        users = store.list_users()
+    table = Table("id", "name", "role", "state", "created", "password changed")
+    for u in users:
+        state_ = "disabled" if u.disabled else "active"
+        table.add_row(
+            str(u.id),
+            Text(u.name),
+            u.role,
+            state_,
+            f"{u.created_at:%Y-%m-%d %H:%M}",
+            f"{u.password_changed_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@command(users_app, "passwd")
+def users_passwd(name: str, password_stdin: PasswordStdinOption = False) -> None:
+    """Set a user's password."""
+    with _store() as store, _refusals():
+        if store.get_user(name) is None:
+            raise desk_accounts.UserNotFoundError(name)
+        user = desk_accounts.set_password(store, name, _new_password(password_stdin))
+    console.print(f"password changed: {user.name}", markup=False, highlight=False)
+
+
+@command(users_app, "disable")
+def users_disable(name: str) -> None:
+    """Stop a user from signing in or using their tokens, until `users enable`."""
+    with _store() as store, _refusals():
+        user = desk_accounts.set_user_disabled(store, name, True)
+    console.print(f"disabled: {user.name}", markup=False, highlight=False)
+
+
+@command(users_app, "enable")
+def users_enable(name: str) -> None:
+    """Let a disabled user sign in and use their tokens again."""
+    with _store() as store, _refusals():
+        user = desk_accounts.set_user_disabled(store, name, False)
+    console.print(f"enabled: {user.name}", markup=False, highlight=False)
+
+
+@command(users_app, "remove")
+def users_remove(name: str) -> None:
+    """Delete a user and their tokens."""
+    with _store() as store, _refusals():
+        desk_accounts.remove_user(store, name)
+    console.print(f"removed: {name}", markup=False, highlight=False)
+
+
+@command(tokens_app, "create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    label: Annotated[str, typer.Option(help="What the token is for: shown in `tokens list`.")] = "",
+) -> None:
+    """Create an API token; it is printed once, as the last word of the output, and kept only hashed."""
+    with _store() as store, _refusals():
+        created = desk_accounts.create_token(store, name, label)
+    console.print(f"token #{created.token.id} for {created.token.user_name} (shown once, not kept):", markup=False)
+    typer.echo(created.secret)
+
+
+@command(tokens_app, "list")
+def tokens_list(name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None) -> None:
+    """List API tokens (never their secrets)."""
+    with _store() as store:
+        tokens = store.list_tokens(name)
+    table = Table("id", "user", "label", "created", "last used", "state")
+    for t in tokens:
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        state_ = f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active"
+        table.add_row(str(t.id), Text(t.user_name), Text(t.label), f"{t.created_at:%Y-%m-%d %H:%M}", used, state_)
+    console.print(table)
+
+
+@command(tokens_app, "revoke")
+def tokens_revoke(token: Annotated[int, _id("Token id (see `tokens list`).")]) -> None:
+    """Revoke an API token for good."""
+    with _store() as store, _refusals():
+        revoked = desk_accounts.revoke_token(store, token)
+    console.print(f"revoked: token #{revoked.id} of {revoked.user_name}", markup=False, highlight=False)

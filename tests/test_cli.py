@@ -31,11 +31,12 @@ SITE = Path(__file__).parent / "data" / "pipeline" / "site"
 ENV = {"COLUMNS": "200"}
 
 
-def livedesk(*args: str, db: Path | str | None = None) -> subprocess.CompletedProcess[str]:
-    """`livedesk [--db DB] ARGS` run in this process, as the installed command runs it (errors included)."""
+def livedesk(*args: str, db: Path | str | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`livedesk [--db DB] ARGS` run in this process, as the installed command runs it (errors included), `input`
+    on its stdin."""
     argv = [*(("--db", str(db)) if db is not None else ()), *args]
     runner = CliRunner()
-    with runner.isolation(env=ENV) as (stdout, stderr, _output):
+    with runner.isolation(input=input, env=ENV) as (stdout, stderr, _output):
         try:
             main(argv)
         except SystemExit as exit_:

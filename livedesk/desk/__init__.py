@@ -8,5 +8,6 @@ as is. Nothing here imports the web app or the command line.
 - `claims`: an editor's claim status, kept with who and why (announced).
 - `sources`: add (one URL check, `livedesk.urls`), import OPML, enable and disable.
 - `topics`: create and list topic live pages.
+- `accounts`: users (argon2id password hashes, roles) and API tokens (shown once, kept as sha256).
 - `export`: article and story records of the data contract, as JSON Lines or CSV.
 """

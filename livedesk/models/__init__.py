@@ -3,6 +3,7 @@
 Nothing here does I/O; every other package may import these, and they import nothing of livedesk but `urls`.
 """
 
+from livedesk.models.accounts import ApiToken, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
 from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved
@@ -27,6 +28,7 @@ from livedesk.models.syndication import Evidence, SyndicationGroup, SyndicationM
 
 __all__ = [
     "MAX_ID",
+    "ApiToken",
     "Article",
     "Carrier",
     "ClaimStatus",
@@ -44,6 +46,7 @@ __all__ = [
     "Page",
     "Position",
     "Resolved",
+    "Role",
     "SearchFilter",
     "SearchResults",
     "Selection",
@@ -63,4 +66,5 @@ __all__ = [
     "TopicQuery",
     "UpsertOutcome",
     "Upserted",
+    "User",
 ]

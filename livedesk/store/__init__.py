@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from livedesk.models import Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
 from livedesk.store import engine as engines
+from livedesk.store.accounts import AccountStore
 from livedesk.store.claims import ClaimStore
 from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
@@ -39,7 +40,7 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore):
+class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine
