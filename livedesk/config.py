@@ -14,6 +14,12 @@ def _setting(default: Any, help: str) -> Any:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = _setting("sqlite:///livedesk.db", "SQLAlchemy URL of the database (SQLite or PostgreSQL).")
+    allowed_hosts: str = _setting(
+        "localhost,127.0.0.1,[::1]",
+        "Comma-separated host names (any port) the web app answers to; a request naming another host in its Host "
+        "header gets 400, so links, feeds and JSON-LD never carry a name a client made up. The default serves "
+        "`livedesk serve` and `demo` on loopback; list the public name(s) when serving elsewhere.",
+    )
     user_agent: str = _setting(
         "livedesk/0.1 (self-hosted news desk)",
         "User-Agent sent with every request; also the name matched in robots.txt.",

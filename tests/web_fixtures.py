@@ -87,9 +87,13 @@ class Desk:
         return self.app.state.store
 
 
+# The names the tests reach the app by: httpx's in-process transport says `testserver`, uvicorn is on 127.0.0.1.
+TEST_HOSTS = "testserver,127.0.0.1"
+
+
 @asynccontextmanager
-async def running_app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(Settings(database_url=database_url))
+async def running_app(database_url: str, *, allowed_hosts: str = TEST_HOSTS) -> AsyncIterator[FastAPI]:
+    app = create_app(Settings(database_url=database_url, allowed_hosts=allowed_hosts))
     async with app.router.lifespan_context(app):
         yield app
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -18,6 +19,7 @@ from importlib.resources import files
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,6 +69,40 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# A Host header: a name or a bracketed IPv6 address, then at most a numeric port.
+_HOST_HEADER = re.compile(r"(\[[0-9a-f:.]+\]|[^:\[\]]+)(?::[0-9]{1,5})?", re.IGNORECASE)
+
+
+def allowed_host_names(setting: str) -> frozenset[str]:
+    """Settings.allowed_hosts ("example.org, [::1]") → the lowercased names."""
+    return frozenset(name.strip().lower() for name in setting.split(",") if name.strip())
+
+
+def host_name(host_header: str) -> str | None:
+    """The lowercased name a Host header gives, or None when it is not a name with an optional numeric port."""
+    matched = _HOST_HEADER.fullmatch(host_header)
+    return matched.group(1).lower() if matched else None
+
+
+class AllowedHosts:
+    """Answers 400, in the app's error shape, to a request whose one Host header names no allowed host: absolute
+    URLs (feeds, JSON-LD) are built from that header, so it must never be a name a client made up."""
+
+    def __init__(self, app: ASGIApp, hosts: frozenset[str]) -> None:
+        self.app = app
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = Headers(scope=scope).getlist("host")
+            if len(given) != 1 or host_name(given[0]) not in self.hosts:
+                message = "This server does not answer to that host name."
+                response = _error(Request(scope), 400, "bad_request", message, "Something is not right")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 # Work that runs as long as the server does, given the app's store and bus (e.g. the embedded poll loop).
@@ -125,6 +161,7 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(AllowedHosts, hosts=allowed_host_names(settings.allowed_hosts))
     return app
 
 
