@@ -29,6 +29,7 @@ from livedesk.web.views import (
     visitor_hash,
 )
 from tests.test_store import make_article
+from tests.web_fixtures import running_app, served
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -537,3 +538,21 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(client: httpx.Asy
     for address in ("203.0.113.9", "203.0.113.10"):
         assert (await beacon(client, article, headers={"X-Forwarded-For": address})).status_code == 202
     assert await views_of(client, article) == {str(article): 1}  # one visitor: the peer
+
+
+@pytest.mark.parametrize(("trusted_proxies", "counted"), [("", 1), ("127.0.0.0/8", 2)])
+async def test_the_served_app_reads_forwarded_for_only_from_its_trusted_proxies(
+    database_url: str, trusted_proxies: str, counted: int
+) -> None:
+    # A real uvicorn on loopback, run as `livedesk serve` runs it: its own handling of X-Forwarded-For (which by
+    # default trusts 127.0.0.1) must not decide who the reader is; the setting does.
+    async with (
+        running_app(database_url, trusted_proxies=trusted_proxies) as app,
+        served(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, headers={"User-Agent": FIREFOX}) as client,
+    ):
+        [article] = add_articles(app.state.store, 1)
+        for address in ("203.0.113.9", "203.0.113.10"):
+            response = await client.post(f"/api/views/{article}", headers={"X-Forwarded-For": address})
+            assert response.status_code == 202
+        assert await views_of(client, article) == {str(article): counted}
