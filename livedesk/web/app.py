@@ -83,13 +83,14 @@ class _App(FastAPI):
 def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
     """The web app on `settings.database_url`, running `background` tasks while it serves."""
     settings = settings or Settings.from_env()
+    trusted_proxies = parse_networks(settings.trusted_proxies)  # a bad CIDR fails here, before anything is opened
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(settings.database_url)
         bus = open_bus(settings.database_url)
         await bus.start()
-        counter = views.ViewCounter(store, trusted_proxies=parse_networks(settings.trusted_proxies))
+        counter = views.ViewCounter(store, trusted_proxies=trusted_proxies)
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
