@@ -536,6 +536,9 @@ def _serve(
         "port": port,
         "log_level": "warning",
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
+        # uvicorn would replace the peer's address with X-Forwarded-For from its own list of proxies (127.0.0.1
+        # by default): only LIVEDESK_TRUSTED_PROXIES decides whose header counts.
+        "proxy_headers": False,
     }
     if workers == 1:
         background = (

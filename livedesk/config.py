@@ -47,6 +47,11 @@ class Settings:
         "Comma-separated host=address pairs used instead of DNS, like curl --resolve; the address still passes "
         "the SSRF check (the offline demo gives each fictional outlet its own host name this way).",
     )
+    trusted_proxies: str = _setting(
+        "",
+        "Comma-separated CIDRs of the reverse proxies in front of the web server: X-Forwarded-For is read only "
+        "from them (the reader is its right-most address that is not one of them) and ignored from anyone else.",
+    )
     respect_robots: bool = _setting(True, "Honour robots.txt.")
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")

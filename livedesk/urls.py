@@ -1,9 +1,11 @@
 """URLs: the check every entry point applies to a URL it is asked to fetch, canonical form, the hash articles
-are keyed by, the outlet a URL or host belongs to; and the media type and charset a Content-Type names."""
+are keyed by, the outlet a URL or host belongs to; the media type and charset a Content-Type names; and lists of
+networks in settings."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
 import tld
@@ -14,6 +16,7 @@ __all__ = [
     "canonicalize_url",
     "outlet",
     "parse_content_type",
+    "parse_networks",
     "registrable_domain",
     "url_hash",
     "validate_source_url",
@@ -22,6 +25,13 @@ __all__ = [
 SCHEMES = ("http", "https")
 # Longer is no address anyone types or a feed links to (servers commonly refuse request lines past 8 KB).
 MAX_URL_CHARS = 2048
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """A settings list of CIDRs ("127.0.0.0/8, ::1/128") → networks; a bad CIDR raises ValueError."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 def canonicalize_url(url: str) -> str:

@@ -47,10 +47,9 @@ from livedesk.pipeline.fetch import (
     TooManyRedirects,
     address_refusal,
     guarded_transport,
-    parse_networks,
     retry_after_seconds,
 )
-from livedesk.urls import parse_content_type
+from livedesk.urls import parse_content_type, parse_networks
 from tests.fixtures_http import LoopbackServer, RequestInfo
 
 REPO = Path(__file__).parents[1]

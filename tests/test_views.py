@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -14,16 +16,20 @@ from fastapi import FastAPI
 
 from livedesk.store import Store
 from livedesk.store.views import article_views, view_windows
+from livedesk.urls import parse_networks
 from livedesk.web.views import (
+    BEACONS_PER_ADDRESS,
     MAX_IDS,
     RateLimiter,
     ViewCounter,
+    client_address,
     format_views,
     is_bot,
     router,
     visitor_hash,
 )
 from tests.test_store import make_article
+from tests.web_fixtures import running_app, served
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)
@@ -283,11 +289,11 @@ def clock() -> Clock:
     return Clock(T0)
 
 
-@pytest.fixture
-async def app(store: Store, clock: Clock) -> AsyncIterator[FastAPI]:
+@asynccontextmanager
+async def beacon_app(store: Store, clock: Clock, trusted_proxies: str = "") -> AsyncIterator[FastAPI]:
     app = FastAPI()
     app.state.store = store
-    app.state.view_counter = ViewCounter(store, clock=clock)
+    app.state.view_counter = ViewCounter(store, clock=clock, trusted_proxies=parse_networks(trusted_proxies))
     app.include_router(router)
     await app.state.view_counter.start()
     try:
@@ -296,16 +302,30 @@ async def app(store: Store, clock: Clock) -> AsyncIterator[FastAPI]:
         await app.state.view_counter.stop()
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app, client=("198.51.100.4", 50000)), base_url="http://desk.test"
-    ) as client:
+@asynccontextmanager
+async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose connections come from `address`, sending to http://desk.test."""
+    transport = httpx.ASGITransport(app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
         yield client
 
 
-async def beacon(client: httpx.AsyncClient, article: int, user_agent: str | None = FIREFOX) -> httpx.Response:
-    request = client.build_request("POST", f"/api/views/{article}")
+@pytest.fixture
+async def app(store: Store, clock: Clock) -> AsyncIterator[FastAPI]:
+    async with beacon_app(store, clock) as app:
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_at(app, "198.51.100.4") as client:
+        yield client
+
+
+async def beacon(
+    client: httpx.AsyncClient, article: int, user_agent: str | None = FIREFOX, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    request = client.build_request("POST", f"/api/views/{article}", headers=headers)
     if user_agent is None:
         del request.headers["User-Agent"]
     else:
@@ -395,7 +415,7 @@ async def test_stopping_writes_every_accepted_view(
     [article] = add_articles(store, 1)
     counter: ViewCounter = app.state.view_counter
     await counter.visitor("198.51.100.4", FIREFOX)  # today's salt, read before the database is held up
-    visitors = 200
+    visitors = BEACONS_PER_ADDRESS - 1  # one address: its burst, less the late beacon below
     # Another connection holds up every write, so that the views pile up in the counter's queue.
     with Store.open(database_url) as blocker:
         with blocker._write() as connection:
@@ -416,3 +436,123 @@ async def test_stopping_writes_every_accepted_view(
     assert [response.status_code for response in await asyncio.gather(*beacons)] == [202] * visitors
     with Store.open(database_url) as reopened:  # read back through a new connection: it is in the database
         assert reopened.view_counts([article]) == {article: visitors}
+
+
+# reader-side integrity: same origin only, a limit per address, forwarded addresses only from trusted proxies
+
+SAME_ORIGIN = {"Origin": "http://desk.test", "Sec-Fetch-Site": "same-origin"}  # what a browser sends from the page
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://elsewhere.example"},
+        {"Origin": "http://desk.test.elsewhere.example"},
+        {"Origin": "http://desk.test:8080"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "http://desk.test", "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "same-origin"},
+    ],
+)
+async def test_beacons_from_other_sites_are_not_counted(
+    client: httpx.AsyncClient, store: Store, headers: dict[str, str]
+) -> None:
+    [article] = add_articles(store, 1)
+    ignored = await beacon(client, article, headers=headers)
+    bot = await beacon(client, article, "Mozilla/5.0 (compatible; Googlebot/2.1)")
+    # Answered as a bot is: nothing tells the sender why.
+    assert (ignored.status_code, ignored.content) == (bot.status_code, bot.content) == (204, b"")
+    assert await views_of(client, article) == {str(article): 0}
+
+
+@pytest.mark.parametrize("headers", [SAME_ORIGIN, {"Origin": "https://desk.test"}, {}])
+async def test_same_origin_beacons_and_those_without_the_headers_count(
+    client: httpx.AsyncClient, store: Store, headers: dict[str, str]
+) -> None:
+    [article] = add_articles(store, 1)
+    assert (await beacon(client, article, headers=headers)).status_code == 202
+    assert await views_of(client, article) == {str(article): 1}
+
+
+async def test_one_address_cannot_count_a_view_per_user_agent(app: FastAPI, store: Store, clock: Clock) -> None:
+    [article] = add_articles(store, 1)
+    async with client_at(app, "198.51.100.4") as client, client_at(app, "198.51.100.5") as neighbour:
+        statuses = [(await beacon(client, article, f"{FIREFOX} reader/{n}")).status_code for n in range(500)]
+        assert statuses == [202] * BEACONS_PER_ADDRESS + [429] * (500 - BEACONS_PER_ADDRESS)
+        assert await views_of(client, article) == {str(article): BEACONS_PER_ADDRESS}
+        assert (await beacon(neighbour, article)).status_code == 202  # another address is not held up
+        assert (await beacon(client, article, f"{FIREFOX} reader/new")).status_code == 429
+        clock.now += MINUTE  # the address's bucket refills
+        assert (await beacon(client, article, f"{FIREFOX} reader/new")).status_code == 202
+        assert await views_of(client, article) == {str(article): BEACONS_PER_ADDRESS + 2}
+
+
+TRUSTED = parse_networks("10.0.0.0/8, 2001:db8:ff::/48")
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "client"),
+    [
+        ("203.0.113.9", [], "203.0.113.9"),
+        ("203.0.113.9", ["198.51.100.1"], "203.0.113.9"),  # an untrusted peer's header is ignored
+        ("10.0.0.2", [], "10.0.0.2"),
+        ("10.0.0.2", ["198.51.100.1"], "198.51.100.1"),
+        ("10.0.0.2", ["6.6.6.6, 198.51.100.1"], "198.51.100.1"),  # the left is what the client claims
+        ("10.0.0.2", ["6.6.6.6, 198.51.100.1, 10.1.2.3"], "198.51.100.1"),  # through two trusted proxies
+        ("10.0.0.2", ["6.6.6.6", "198.51.100.1 , 10.1.2.3"], "198.51.100.1"),  # the header sent twice
+        ("10.0.0.2", ["10.0.0.7, 10.1.2.3"], "10.0.0.7"),  # from inside: the farthest proxy
+        ("10.0.0.2", ["6.6.6.6, junk, 10.1.2.3"], "10.1.2.3"),  # unreadable: stop at the last trusted hop
+        ("::ffff:10.0.0.2", ["198.51.100.1"], "198.51.100.1"),  # IPv4 on a dual-stack socket
+        ("2001:db8:ff::1", ["2001:db8::7"], "2001:db8::7"),
+        ("10.0.0.2", ["2001:db8:ff::9, 2001:db8::7, 2001:db8:ff::1"], "2001:db8::7"),
+    ],
+)
+def test_the_client_address_trusts_forwarded_for_only_from_trusted_proxies(
+    peer: str, forwarded_for: Sequence[str], client: str
+) -> None:
+    assert client_address(peer, forwarded_for, TRUSTED) == client
+    assert client_address(peer, forwarded_for, ()) == peer  # no trusted proxies: nobody's header counts
+
+
+def test_trusted_proxies_are_cidrs() -> None:
+    assert parse_networks("") == ()
+    assert parse_networks("10.0.0.0/8, ::1") == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))
+
+
+async def test_views_through_a_trusted_proxy_count_per_forwarded_address(store: Store, clock: Clock) -> None:
+    [article] = add_articles(store, 1)
+    async with (
+        beacon_app(store, clock, trusted_proxies="198.51.100.0/24") as app,
+        client_at(app, "198.51.100.4") as proxy,
+    ):
+        for address in ("203.0.113.9", "203.0.113.10", "6.6.6.6, 203.0.113.9", "203.0.113.9, 198.51.100.77"):
+            assert (await beacon(proxy, article, headers={"X-Forwarded-For": address})).status_code == 202
+        assert await views_of(proxy, article) == {str(article): 2}  # 203.0.113.9 and 203.0.113.10
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(client: httpx.AsyncClient, store: Store) -> None:
+    [article] = add_articles(store, 1)
+    for address in ("203.0.113.9", "203.0.113.10"):
+        assert (await beacon(client, article, headers={"X-Forwarded-For": address})).status_code == 202
+    assert await views_of(client, article) == {str(article): 1}  # one visitor: the peer
+
+
+@pytest.mark.parametrize(("trusted_proxies", "counted"), [("", 1), ("127.0.0.0/8", 2)])
+async def test_the_served_app_reads_forwarded_for_only_from_its_trusted_proxies(
+    database_url: str, trusted_proxies: str, counted: int
+) -> None:
+    # A real uvicorn on loopback, run as `livedesk serve` runs it: its own handling of X-Forwarded-For (which by
+    # default trusts 127.0.0.1) must not decide who the reader is; the setting does.
+    async with (
+        running_app(database_url, trusted_proxies=trusted_proxies) as app,
+        served(app) as base_url,
+        httpx.AsyncClient(base_url=base_url, headers={"User-Agent": FIREFOX}) as client,
+    ):
+        [article] = add_articles(app.state.store, 1)
+        for address in ("203.0.113.9", "203.0.113.10"):
+            response = await client.post(f"/api/views/{article}", headers={"X-Forwarded-For": address})
+            assert response.status_code == 202
+        assert await views_of(client, article) == {str(article): counted}

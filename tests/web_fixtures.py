@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,8 +93,10 @@ TEST_HOSTS = "testserver,127.0.0.1"
 
 
 @asynccontextmanager
-async def running_app(database_url: str, *, allowed_hosts: str = TEST_HOSTS) -> AsyncIterator[FastAPI]:
-    app = create_app(Settings(database_url=database_url, allowed_hosts=allowed_hosts))
+async def running_app(database_url: str, **settings: Any) -> AsyncIterator[FastAPI]:
+    """The app on `database_url` with its lifespan running, answering to the test host names; other `settings` as
+    given."""
+    app = create_app(Settings(database_url=database_url, **{"allowed_hosts": TEST_HOSTS, **settings}))
     async with app.router.lifespan_context(app):
         yield app
 
@@ -112,7 +115,8 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     """`app` on a real uvicorn at 127.0.0.1 (random port), in this event loop; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    # Without proxy headers, as `livedesk serve` runs it: the app alone decides whose X-Forwarded-For counts.
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", proxy_headers=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -28,7 +28,7 @@ from prometheus_client import Counter
 
 from livedesk.config import Settings
 from livedesk.pipeline.decompress import ACCEPT_ENCODING, DecodeError, decoder_for
-from livedesk.urls import parse_content_type
+from livedesk.urls import IPNetwork, parse_content_type, parse_networks
 
 MAX_RETRY_WAIT = 60.0  # longest single wait between retries; a longer Retry-After ends the retries
 ROBOTS_TTL = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached for more than a day
@@ -39,7 +39,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 FETCH_REQUESTS = Counter("livedesk_fetch_requests", "Fetcher.fetch() calls by outcome.", ["outcome"])
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Origin = tuple[str, str, int | None]  # scheme, host, port
 
 
@@ -119,11 +118,6 @@ _UNSAFE_KINDS = (  # checked in this order so the message names the most specifi
     ("is_private", "a private address"),
     ("is_reserved", "a reserved address"),
 )
-
-
-def parse_networks(text: str) -> tuple[IPNetwork, ...]:
-    """Settings.allowed_networks ("127.0.0.0/8, ::1/128") → networks; a bad CIDR raises ValueError."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 def parse_pinned_hosts(text: str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from livedesk.config import Settings
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
+from livedesk.urls import parse_networks
 from livedesk.web import api, feeds, pages, views
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
@@ -118,13 +119,14 @@ class _App(FastAPI):
 def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
     """The web app on `settings.database_url`, running `background` tasks while it serves."""
     settings = settings or Settings.from_env()
+    trusted_proxies = parse_networks(settings.trusted_proxies)  # a bad CIDR fails here, before anything is opened
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = Store.open(settings.database_url)
         bus = open_bus(settings.database_url)
         await bus.start()
-        counter = views.ViewCounter(store)
+        counter = views.ViewCounter(store, trusted_proxies=trusted_proxies)
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)

@@ -1,4 +1,5 @@
-"""View beacons: each visitor counts once per article per 30 minutes; bots never count; beacons are rate-limited.
+"""View beacons: each visitor counts once per article per 30 minutes; bots and other sites' pages never count;
+beacons are rate-limited per visitor and per address.
 
 A visitor is an HMAC of the client address and user agent, keyed with a salt that rotates daily and lives in
 the database (every web process agrees on it; a restart keeps it). The address itself is never stored or
@@ -14,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
@@ -26,6 +28,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from livedesk.store import Store
+from livedesk.urls import IPNetwork
 from livedesk.web.inputs import MAX_ID, Id
 
 logger = logging.getLogger(__name__)
@@ -75,6 +78,12 @@ BOT_MARKERS = (
 _BOT = re.compile("|".join(re.escape(marker) for marker in BOT_MARKERS), re.IGNORECASE)
 
 MAX_IDS = 100  # article ids per count request
+BEACONS_PER_VISITOR = 30  # a burst, then as many a minute: one reader opening articles quickly
+# A burst, then as many a minute, from one address whatever user agents it sends: keyed on the visitor alone,
+# one address counted a view for every user agent it made up. Four visitors' worth, because a household, an
+# office or a carrier's NAT puts several readers behind one address; past that they are undercounted rather
+# than one address inflating a count at will.
+BEACONS_PER_ADDRESS = 4 * BEACONS_PER_VISITOR
 
 
 def is_bot(user_agent: str | None) -> bool:
@@ -129,6 +138,48 @@ class RateLimiter:
         return allowed
 
 
+def is_same_origin(host: str | None, origin: str | None, fetch_site: str | None) -> bool:
+    """False for a beacon that a browser says comes from another site's page: an `Origin` other than the site
+    it was sent to (`host`, the Host header), or a `Sec-Fetch-Site` other than same-origin. A header left out
+    proves nothing either way (old browsers send neither); a script outside a browser can forge both, which
+    is what the rate limits are for."""
+    if fetch_site is not None and fetch_site.strip().lower() != "same-origin":
+        return False
+    if origin is None:
+        return True
+    scheme, _, authority = origin.strip().lower().partition("://")
+    # The scheme is left out: behind a proxy that ends TLS the server is reached over http from an https page.
+    return scheme in ("http", "https") and authority == (host or "").strip().lower()
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped  # an IPv4 peer on a dual-stack socket
+    return ip
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]) -> str:
+    """The reader's address. `X-Forwarded-For` (`forwarded_for`, each header sent) counts only when the peer is
+    a trusted proxy: then it is the right-most entry that is not a trusted proxy itself — each proxy appends
+    the address it was reached from, so the entries left of that are whatever the client claimed."""
+    address = _ip(peer)
+    if address is None or not any(address in network for network in trusted_proxies):
+        return peer
+    entries = [entry for header in forwarded_for for entry in header.split(",")]
+    for entry in reversed(entries):
+        hop = _ip(entry)
+        if hop is None:  # unreadable: the last trusted proxy is as far as can be known
+            break
+        address = hop
+        if not any(hop in network for network in trusted_proxies):
+            break
+    return str(address)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -151,10 +202,13 @@ class ViewCounter:
         clock: Callable[[], datetime] = _utcnow,
         limiter: RateLimiter | None = None,
         prune_every: timedelta = timedelta(minutes=5),
+        trusted_proxies: Sequence[IPNetwork] = (),
     ) -> None:
         self._store = store
         self._clock = clock
-        self._limiter = limiter or RateLimiter()
+        self._limiter = limiter or RateLimiter(rate=BEACONS_PER_VISITOR)
+        self._address_limiter = RateLimiter(rate=BEACONS_PER_ADDRESS)
+        self.trusted_proxies = tuple(trusted_proxies)
         self._prune_every = prune_every
         self._pruned_at: datetime | None = None
         self._salt: tuple[date, bytes] | None = None
@@ -166,7 +220,7 @@ class ViewCounter:
 
     @property
     def retry_after(self) -> int:
-        return self._limiter.retry_after
+        return max(self._limiter.retry_after, self._address_limiter.retry_after)
 
     @property
     def queued(self) -> int:
@@ -189,14 +243,23 @@ class ViewCounter:
 
     async def visitor(self, ip: str, user_agent: str) -> str:
         """The visitor hash of this address and user agent today."""
+        return visitor_hash(ip, user_agent, await self._day_salt())
+
+    async def address(self, ip: str) -> str:
+        """The hash of this address alone today, the key of its rate limit (the address is not kept)."""
+        return visitor_hash(ip, "", await self._day_salt())
+
+    async def _day_salt(self) -> bytes:
         today = self._clock().astimezone(UTC).date()
         if self._salt is None or self._salt[0] != today:
             self._salt = today, await asyncio.to_thread(self._store.view_salt, today)
-        return visitor_hash(ip, user_agent, self._salt[1])
+        return self._salt[1]
 
-    def allow(self, visitor: str) -> bool:
-        """Take one beacon from the visitor's bucket; False when it is empty (answer 429)."""
-        return self._limiter.allow(visitor, self._clock().timestamp())
+    def allow(self, address: str, visitor: str) -> bool:
+        """Take one beacon from the address's bucket and one from the visitor's; False when either is empty
+        (answer 429)."""
+        now = self._clock().timestamp()
+        return self._address_limiter.allow(address, now) and self._limiter.allow(visitor, now)
 
     async def record(self, article_id: int, visitor: str) -> None:
         """Queue a view seen now and wait until it is committed (counted or, inside its window, not)."""
@@ -255,16 +318,21 @@ router = APIRouter()
 
 @router.post("/api/views/{article_id}", status_code=202)
 async def view_beacon(article_id: Id, request: Request) -> Response:
-    """Count one view of the article by this visitor: 202 recorded, 204 not counted (a bot), 404, 429."""
-    user_agent = request.headers.get("user-agent", "")
-    if is_bot(user_agent):
+    """Count one view of the article by this visitor: 202 recorded, 204 not counted (a bot or another site's
+    page, answered alike so that nothing says why), 404, 429."""
+    headers = request.headers
+    user_agent = headers.get("user-agent", "")
+    if is_bot(user_agent) or not is_same_origin(
+        headers.get("host"), headers.get("origin"), headers.get("sec-fetch-site")
+    ):
         return Response(status_code=204)
     counter: ViewCounter = request.app.state.view_counter
     store: Store = request.app.state.store
-    # The address as the ASGI server reports it: behind a proxy, run the server with trusted proxy
-    # headers rather than reading X-Forwarded-For here, which any client can forge.
-    visitor = await counter.visitor(request.client.host if request.client else "", user_agent)
-    if not counter.allow(visitor):
+    ip = client_address(
+        request.client.host if request.client else "", headers.getlist("x-forwarded-for"), counter.trusted_proxies
+    )
+    visitor = await counter.visitor(ip, user_agent)
+    if not counter.allow(await counter.address(ip), visitor):
         return _error(
             429, "rate_limited", "Too many view beacons; slow down.", {"Retry-After": str(counter.retry_after)}
         )
