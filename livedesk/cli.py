@@ -640,8 +640,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _one_line(err: Exception) -> str:
     """The error as one line; a PostgreSQL database that is not there says how to create it."""
-    missing = re.search(r'database "[^"]*" does not exist', str(getattr(err, "orig", "")))
-    if isinstance(err, sa.exc.OperationalError) and missing:
+    if isinstance(err, sa.exc.OperationalError) and (
+        missing := re.search(r'database "[^"]*" does not exist', str(err.orig))
+    ):
         return f"{missing.group()} (`livedesk --db URL init` creates it)"
     return str(err)
 
