@@ -3,7 +3,7 @@
 Nothing here does I/O; every other package may import these, and they import nothing of livedesk but `urls`.
 """
 
-from livedesk.models.accounts import ApiToken, Role, User
+from livedesk.models.accounts import ApiToken, DeskSession, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
 from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved
@@ -32,6 +32,7 @@ __all__ = [
     "Article",
     "Carrier",
     "ClaimStatus",
+    "DeskSession",
     "Entity",
     "EntityFilter",
     "EntityRef",

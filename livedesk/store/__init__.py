@@ -25,6 +25,7 @@ from livedesk.store.claims import ClaimStore
 from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
 from livedesk.store.schema import articles, sources
+from livedesk.store.sessions import SessionStore
 from livedesk.store.stories import StoryStore
 from livedesk.store.syndication import SyndicationStore
 from livedesk.store.views import ViewStore
@@ -40,7 +41,7 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore):
+class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, SessionStore):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine
