@@ -285,23 +285,25 @@ async def test_sse_delivers_new_updates_and_resumes_without_loss_or_duplicates(d
                 one_story(store, [first, second])
                 await bus.publish(Update(article_id=second.id, story_id=story_id))
                 [(event_id, data)] = await _take(_events(response), 1)
-            assert event_id == data["id"] == second.id
+            # Event ids are live revisions, the item's id is in the data.
+            assert data["id"] == second.id and event_id == store.revision_of(second.id)
             assert f'data-update-id="{second.id}"' in data["html"] and "Update second" in data["html"]
             assert "/entities/" in data["html"] and "Ingrid Solberg" in data["html"]  # pushed items carry chips too
 
             # Offline meanwhile: two more arrive; the reconnect replays exactly those, then live ones follow.
             missed = [put(store, f"missed-{n}", published=NOW) for n in range(2)]
             one_story(store, [first, *missed])
-            headers = {"Last-Event-ID": str(second.id)}
+            headers = {"Last-Event-ID": str(event_id)}
             async with client.stream("GET", f"/stories/{story_id}/events", headers=headers) as response:
                 events = _events(response)
                 replayed = await _take(events, 2)
-                assert [event_id for event_id, _ in replayed] == [m.id for m in missed]
+                assert [data["id"] for _, data in replayed] == [m.id for m in missed]
+                assert [event_id for event_id, _ in replayed] == [store.revision_of(m.id) for m in missed]
                 live = put(store, "live", published=NOW)
                 one_story(store, [first, live])
                 for update in (Update(missed[1].id, story_id), Update(live.id, story_id)):  # one already sent
                     await bus.publish(update)
-                assert [event_id for event_id, _ in await _take(events, 1)] == [live.id]
+                assert [data["id"] for _, data in await _take(events, 1)] == [live.id]
 
 
 async def test_topic_events_carry_only_matching_articles(database_url: str) -> None:
@@ -319,5 +321,5 @@ async def test_topic_events_carry_only_matching_articles(database_url: str) -> N
             match = put(store, "match", text="The gates are stuck. Crews are on the way.")
             for stored in (other, match):
                 await bus.publish(Update(stored.id, stored.story_id))
-            [(event_id, _)] = await _take(_events(response), 1)
-        assert event_id == match.id
+            [(event_id, data)] = await _take(_events(response), 1)
+        assert data["id"] == match.id and event_id == store.revision_of(match.id)

@@ -6,6 +6,7 @@ Nothing here does I/O; every other package may import these, and they import not
 from livedesk.models.accounts import ApiToken, DeskSession, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
+from livedesk.models.desk import COMMAND_LINE, Actor, AuditEntry, Post, PostStatus, PostVersion
 from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved
 from livedesk.models.sources import Feed, FeedEntry, Page, Source, SourceKind
 from livedesk.models.stories import Story, StoryMember
@@ -27,9 +28,12 @@ from livedesk.models.streams import (
 from livedesk.models.syndication import Evidence, SyndicationGroup, SyndicationMember, SyndicationResult
 
 __all__ = [
+    "COMMAND_LINE",
     "MAX_ID",
+    "Actor",
     "ApiToken",
     "Article",
+    "AuditEntry",
     "Carrier",
     "ClaimStatus",
     "DeskSession",
@@ -46,6 +50,9 @@ __all__ = [
     "Outlet",
     "Page",
     "Position",
+    "Post",
+    "PostStatus",
+    "PostVersion",
     "Resolved",
     "Role",
     "SearchFilter",

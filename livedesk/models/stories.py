@@ -28,3 +28,4 @@ class StoryMember:
     site: str
     at: datetime  # published, else first seen
     is_copy: bool
+    is_post: bool = False  # the desk's own post: it moves with the story but does not describe it

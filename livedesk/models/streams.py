@@ -51,6 +51,7 @@ class TopicQuery:
     keywords: str = ""
     sources: tuple[str, ...] = ()
     story_ids: tuple[int, ...] = ()
+    topic_id: int | None = None  # the topic page's own id: the desk's posts attached to it belong to it
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,22 @@ class StreamItem:
     attributed_to: str | None
     story_id: int | None
     original_id: int | None
+    # What the desk decided about it, and the live revision that decision (or its arrival) got.
+    revision: int = 0
+    kind: str = "article"  # or "post": written at the desk
+    pinned: bool = False
+    key_event: bool = False
+    hidden_reason: str | None = None  # hidden from the pages (live pages remove it)
+    post_id: int | None = None
+    body_html: str | None = None  # a post's sanitised HTML
+    version: int = 1  # a post's; above 1 once corrected
+    corrected_at: datetime | None = None
+    correction_note: str | None = None
+    retracted_reason: str | None = None  # set: the post shows as "This update was removed", with this reason
+
+    @property
+    def retracted(self) -> bool:
+        return self.retracted_reason is not None
 
     @property
     def position(self) -> Position:

@@ -359,7 +359,8 @@ def rebuild(
 ) -> StoryState:
     """A story's state recomputed from its articles, after an editor's merge or split: later arrivals then follow
     the decision."""
-    originals = [m for m in members if not m.is_copy] or members
+    reports = [m for m in members if not m.is_post] or members
+    originals = [m for m in reports if not m.is_copy] or reports
     # The names the enrich stage linked to each article stand for those NER found when it was assigned.
     linked = store.entities_of(m.id for m in originals) if settings.entity_weight else {}
     names = {article_id: [e.name for e in refs] for article_id, refs in linked.items()}

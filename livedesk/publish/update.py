@@ -18,6 +18,9 @@ class Update:
     article_id: int
     story_id: int | None
     kind: UpdateKind = UpdateKind.ARTICLE
+    # The article's new live revision when the publisher knows it (the desk does); 0 when not. Two changes to one
+    # article are then two different updates, never taken for one another.
+    revision: int = 0
 
     @classmethod
     def story_changed(cls, story_id: int) -> Update:
@@ -28,6 +31,8 @@ class Update:
         data: dict[str, object] = {"article_id": self.article_id, "story_id": self.story_id}
         if self.kind is not UpdateKind.ARTICLE:
             data["kind"] = str(self.kind)
+        if self.revision:
+            data["revision"] = self.revision
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -37,9 +42,10 @@ class Update:
             data = json.loads(text)
             article_id, story_id = data["article_id"], data["story_id"]
             kind = UpdateKind(data.get("kind", UpdateKind.ARTICLE))
+            revision = data.get("revision", 0)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise ValueError(f"not an update: {text[:200]!r}") from error
         # bool is an int subclass; true/false are not ids.
-        if type(article_id) is not int or not (story_id is None or type(story_id) is int):
+        if type(article_id) is not int or type(revision) is not int or not (story_id is None or type(story_id) is int):
             raise ValueError(f"not an update: {text[:200]!r}")
-        return cls(article_id=article_id, story_id=story_id, kind=kind)
+        return cls(article_id=article_id, story_id=story_id, kind=kind, revision=revision)

@@ -20,10 +20,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from livedesk.models import Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
 from livedesk.store import engine as engines
+from livedesk.store import revisions
 from livedesk.store.accounts import AccountStore
+from livedesk.store.audit import AuditStore
 from livedesk.store.claims import ClaimStore
 from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
+from livedesk.store.posts import PostStore
 from livedesk.store.schema import articles, sources
 from livedesk.store.sessions import SessionStore
 from livedesk.store.stories import StoryStore
@@ -41,7 +44,18 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, SessionStore):
+class Store(
+    SyndicationStore,
+    StoryStore,
+    WebStore,
+    ViewStore,
+    EntityStore,
+    ClaimStore,
+    AccountStore,
+    SessionStore,
+    PostStore,
+    AuditStore,
+):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine
@@ -76,8 +90,12 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
         """One committed write transaction; rolled back entirely if anything inside raises."""
         with self._write_lock, self._engine.connect() as connection:
             connection.execution_options(**{engines.WRITE: True})
-            with connection.begin():
-                yield connection
+            try:
+                with connection.begin():
+                    yield connection
+                    revisions.assign(connection)  # last: see livedesk.store.revisions
+            finally:
+                revisions.discard(connection)
 
     def _read(self) -> sa.Connection:
         return self._engine.connect()
@@ -218,6 +236,7 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
             # transaction, then do nothing: exactly one writer ever sees NEW.
             inserted = connection.execute(insert).first()
             if inserted is not None:
+                revisions.touch(connection, [inserted.id])
                 return Upserted(UpsertOutcome.NEW, _stored_article(inserted))
             # The row lock keeps concurrent updaters of the same article in turn (ignored by SQLite,
             # where the write lock already serialises).
@@ -233,6 +252,7 @@ class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, Clai
                 .values(**_article_values(merged), updated_at=now, processed_at=None)
                 .returning(*articles.c)
             )
+            revisions.touch(connection, [row.id])
             return Upserted(UpsertOutcome.UPDATED, _stored_article(connection.execute(update).one()))
 
     def mark_processed(self, article_id: int) -> None:

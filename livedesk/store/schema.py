@@ -95,6 +95,16 @@ articles = sa.Table(
     sa.Column("story_id", sa.Integer),
     # Set when the article went through every stage; NULL while a stage is still due (resumed by the next run).
     sa.Column("processed_at", UTCDateTime),
+    # "article" (ingested) or "post" (written at the desk: one row per story or topic it is attached to).
+    sa.Column("kind", sa.String(8), nullable=False, server_default="article"),
+    # Taken from revision_counter at every change a reader sees: live pages resume after the last one they saw.
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0", index=True),
+    # The desk's decisions about the item on live pages.
+    sa.Column("pinned_at", UTCDateTime),
+    sa.Column("key_event", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hidden_reason", sa.Text),  # set: hidden from every page, for this reason (reversible)
+    sa.Column("post_id", sa.Integer, index=True),  # the desk post this row shows
+    sa.Column("topic_id", sa.Integer, index=True),  # a post attached to a topic page rather than a story
     # Feed links are looked up by the URL they were fetched at; a hash index has no key-size limit in PostgreSQL.
     sa.Index("ix_articles_url", "url", postgresql_using="hash"),
     # Copies declaring another page canonical are found when that page arrives.
@@ -105,4 +115,37 @@ articles = sa.Table(
         sqlite_where=sa.text("processed_at IS NULL"),
         postgresql_where=sa.text("processed_at IS NULL"),
     ),
+)
+
+# One row: the last revision handed out (livedesk.store.revisions).
+revision_counter = sa.Table(
+    "revision_counter",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+# A signed-in browser: `id` is the sha256 of the secret in its cookie (the secret is never stored).
+desk_sessions = sa.Table(
+    "desk_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Sign-in attempts, counted per account and per address for the rate limits every web process shares.
+sign_in_attempts = sa.Table(
+    "sign_in_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("succeeded", sa.Boolean, nullable=False),
+    sa.Index("ix_sign_in_attempts_account", "account", "at"),
+    sa.Index("ix_sign_in_attempts_address", "address", "at"),
 )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from livedesk.models import Story, StoryMember
+from livedesk.store import revisions
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
 stories = sa.Table(
@@ -33,6 +34,9 @@ stories = sa.Table(
     sa.Column("title_article_id", sa.Integer),
     # L2 norm of the centroid in story_terms, so a cosine needs only the postings of the query's terms.
     sa.Column("norm", sa.Float, nullable=False),
+    # An editor's title and summary: shown instead of the computed ones, which the story stage keeps updating.
+    sa.Column("desk_title", sa.Text),
+    sa.Column("desk_summary", sa.Text),
 )
 
 story_terms = sa.Table(
@@ -161,6 +165,7 @@ class StorySession:
             _update_story(connection, story_id, state, article_count=article_count, outlet_count=outlet_count)
             self._update_terms(story_id, previous_centroid or {}, previous.last_update, state)
         connection.execute(sa.update(articles).where(articles.c.id == member.id).values(story_id=story_id))
+        revisions.touch(connection, [member.id])
         _count_terms(connection, self._insert, new_terms)
         return story_id
 
@@ -265,7 +270,13 @@ def rewrite_stories(
         _insert_terms(connection, story_id, state.centroid, state.last_update)
         ids.append(story_id)
     for index, article_ids in moves.items():
-        connection.execute(sa.update(articles).where(articles.c.id.in_(article_ids)).values(story_id=ids[index]))
+        moved = connection.execute(
+            sa.update(articles)
+            .where(articles.c.id.in_(article_ids), articles.c.story_id.is_distinct_from(ids[index]))
+            .values(story_id=ids[index])
+            .returning(articles.c.id)
+        )
+        revisions.touch(connection, sorted(moved.scalars()))
     gone = list(delete)
     if gone:
         connection.execute(sa.delete(story_terms).where(story_terms.c.story_id.in_(gone)))
@@ -341,6 +352,7 @@ def _members() -> sa.Select[Any]:
         articles.c.site,
         sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at, type_=UTCDateTime).label("at"),
         articles.c.syndicated_from,
+        articles.c.kind,
     )
 
 
@@ -352,14 +364,15 @@ def _member(row: sa.Row[Any]) -> StoryMember:
         site=row.site,
         at=row.at,
         is_copy=row.syndicated_from is not None,
+        is_post=row.kind == "post",
     )
 
 
 def _story(row: sa.Row[Any]) -> Story:
     return Story(
         id=row.id,
-        title=row.title,
-        summary=row.summary,
+        title=row.desk_title or row.title,
+        summary=row.desk_summary or row.summary,
         first_seen=row.first_seen,
         last_update=row.last_update,
         article_count=row.article_count,

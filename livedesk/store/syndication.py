@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from livedesk.models import SyndicationMember
+from livedesk.store import revisions
 from livedesk.store.schema import articles, metadata
 
 syndication_bands = sa.Table(
@@ -147,6 +148,7 @@ class SyndicationSession:
 
     def write_links(self, links: Iterable[Link]) -> None:
         for link in links:
+            revisions.touch(self._connection, [link.article_id])  # "also carried by" changes on its card
             self._connection.execute(
                 sa.update(articles)
                 .where(articles.c.id == link.article_id)

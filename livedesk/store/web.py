@@ -35,6 +35,7 @@ from livedesk.models import (
     TopicQuery,
 )
 from livedesk.store.entities import entity_predicate
+from livedesk.store.posts import posts
 from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
@@ -140,7 +141,20 @@ _ITEM_COLUMNS = (
     articles.c.attributed_to,
     articles.c.story_id,
     articles.c.original_id,
+    articles.c.revision,
+    articles.c.kind,
+    articles.c.pinned_at.is_not(None).label("pinned"),
+    articles.c.key_event,
+    articles.c.hidden_reason,
+    articles.c.post_id,
+    sa.case((articles.c.kind == "post", articles.c.html), else_=None).label("body_html"),
+    sa.func.coalesce(posts.c.version, 1).label("version"),
+    posts.c.corrected_at,
+    posts.c.correction_note,
+    posts.c.retracted_reason,
 )
+# Articles with what the desk wrote about them: only post rows have a post (an outer join on its primary key).
+_ITEMS_FROM = articles.outerjoin(posts, posts.c.id == articles.c.post_id)
 
 
 def search_terms(text: str) -> list[str]:
@@ -171,7 +185,8 @@ class WebStore:
             return self._page(connection, selection, before, limit)
 
     def _page(self, connection: sa.Connection, selection: Selection, before: Position | None, limit: int) -> StreamPage:
-        query = self._items(selection).order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
+        shown = self._items(selection).where(articles.c.hidden_reason.is_(None))
+        query = shown.order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
         if before is not None:
             after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(
                 sa.literal(before.at, UTCDateTime), sa.literal(before.id)
@@ -182,17 +197,46 @@ class WebStore:
         items = items[:limit]
         return StreamPage(items, items[-1].position if more and items else None)
 
-    def arrived_since(self, selection: Selection, after_id: int, *, limit: int = 200) -> list[StreamItem]:
-        """Items of the selection with id > `after_id` (arrival order): what a reconnecting client missed."""
-        query = self._items(selection).where(articles.c.id > after_id).order_by(articles.c.id).limit(limit)
+    def changed_since(self, selection: Selection, after_revision: int, *, limit: int = 200) -> list[StreamItem]:
+        """Items of the selection whose revision is above `after_revision`, in revision order — arrived, corrected,
+        retracted, pinned or hidden since: what a reconnecting live page missed. Hidden items are included (the
+        page removes them)."""
+        query = (
+            self._items(selection)
+            .where(articles.c.revision > after_revision)
+            .order_by(articles.c.revision)
+            .limit(limit)
+        )
+        with self._read() as connection:
+            return [StreamItem(**row._mapping) for row in connection.execute(query)]
+
+    def pinned_items(self, selection: Selection, *, limit: int = 5) -> list[StreamItem]:
+        """The selection's pinned items, most recently pinned first."""
+        query = (
+            self._items(selection)
+            .where(articles.c.pinned_at.is_not(None), articles.c.hidden_reason.is_(None))
+            .order_by(articles.c.pinned_at.desc(), articles.c.id.desc())
+            .limit(limit)
+        )
+        with self._read() as connection:
+            return [StreamItem(**row._mapping) for row in connection.execute(query)]
+
+    def key_events(self, selection: Selection, *, limit: int = 20) -> list[StreamItem]:
+        """The selection's items the desk marked as key events, newest first."""
+        query = (
+            self._items(selection)
+            .where(articles.c.key_event, articles.c.hidden_reason.is_(None))
+            .order_by(articles.c.sort_at.desc(), articles.c.id.desc())
+            .limit(limit)
+        )
         with self._read() as connection:
             return [StreamItem(**row._mapping) for row in connection.execute(query)]
 
     def stream_item(self, article_id: int, selection: Selection | None = None) -> StreamItem | None:
-        """The article as a stream item; None if absent or (with `selection`) not part of it."""
-        query = (sa.select(*_ITEM_COLUMNS) if selection is None else self._items(selection)).where(
-            articles.c.id == article_id
-        )
+        """The article as a stream item (hidden or not); None if absent or (with `selection`) not part of it."""
+        query = (
+            sa.select(*_ITEM_COLUMNS).select_from(_ITEMS_FROM) if selection is None else self._items(selection)
+        ).where(articles.c.id == article_id)
         with self._read() as connection:
             row = connection.execute(query).first()
         return None if row is None else StreamItem(**row._mapping)
@@ -234,7 +278,7 @@ class WebStore:
         return {article_id: by_root.get(root, []) for article_id, root in roots.items()}
 
     def _items(self, selection: Selection) -> sa.Select[Any]:
-        return sa.select(*_ITEM_COLUMNS).where(self._predicate(selection))
+        return sa.select(*_ITEM_COLUMNS).select_from(_ITEMS_FROM).where(self._predicate(selection))
 
     def _predicate(self, selection: Selection) -> sa.ColumnElement[bool]:
         if isinstance(selection, EntityFilter):
@@ -257,6 +301,8 @@ class WebStore:
 
     def _topic_predicate(self, query: TopicQuery) -> sa.ColumnElement[bool]:
         either: list[sa.ColumnElement[bool]] = []
+        if query.topic_id is not None:
+            either.append(articles.c.topic_id == query.topic_id)  # the desk's posts to this topic
         if query.story_ids:
             either.append(articles.c.story_id.in_(query.story_ids))
         if search_terms(query.keywords):
@@ -403,5 +449,7 @@ def _fts_query(terms: list[str]) -> str:
 
 
 def _topic(row: sa.Row[Any]) -> Topic:
-    query = TopicQuery(keywords=row.keywords, sources=tuple(row.sources), story_ids=tuple(row.story_ids))
+    query = TopicQuery(
+        keywords=row.keywords, sources=tuple(row.sources), story_ids=tuple(row.story_ids), topic_id=row.id
+    )
     return Topic(id=row.id, slug=row.slug, title=row.title, query=query, created_at=row.created_at)

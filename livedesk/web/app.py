@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livedesk.config import Settings
+from livedesk.desk import posts
 from livedesk.desk.signin import SessionPolicy
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
@@ -157,7 +158,10 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
-        tasks: list[asyncio.Task[None]] = [asyncio.create_task(task(store, bus)) for task in background]
+        # Scheduled posts go live from every web process: publishing one is idempotent, the first one wins.
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(task(store, bus)) for task in (*background, posts.publish_due_forever)
+        ]
         # What is alive now (modules, templates, the NLP models) lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall every open stream for their whole duration.
         gc.freeze()

@@ -63,52 +63,72 @@ class LiveItems:
     def __init__(self, store: Store, env: Environment) -> None:
         self._store = store
         self._template = env.get_template("_update.html")
-        self._events = _Memo[bytes | None]()  # by (update, selection): the one result every connection waits for
-        self._encoded = _Memo[bytes]()  # by update: encoded once, whichever selections it belongs to
+        # By (update, selection): the one result every connection waits for (revision and event, or None).
+        self._events = _Memo[tuple[int, bytes] | None]()
+        self._encoded = _Memo[bytes]()  # by (article, revision): encoded once, whichever selections it belongs to
 
     def encode(self, items: list[StreamItem]) -> list[bytes]:
         """Each item as one SSE event, ready to write."""
         views = update_views(self._store, items)
         chips = self._store.entities_of(item.id for item in items)
-        return [encode_event(view.item.id, self._template.render(u=view, entity_chips=chips)) for view in views]
+        return [encode_event(view.item, self._template.render(u=view, entity_chips=chips)) for view in views]
 
-    async def event(self, update: Update, selection: Selection) -> bytes | None:
-        """The updated article's event if it belongs to `selection`, else None."""
+    async def event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
+        """The updated article's revision and event if it belongs to `selection`, else None."""
         if isinstance(selection, StoryStream) and update.story_id != selection.story_id:
             return None  # the update says which story: no query needed
         return await self._events.get((update, selection), lambda: self._event(update, selection))
 
-    async def _event(self, update: Update, selection: Selection) -> bytes | None:
+    async def _event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
         item = await run_in_threadpool(self._store.stream_item, update.article_id, selection)
         if item is None:
             return None
-        return await self._encoded.get(update, lambda: run_in_threadpool(lambda: self.encode([item])[0]))
+        key = (item.id, item.revision)
+        return item.revision, await self._encoded.get(key, lambda: run_in_threadpool(lambda: self.encode([item])[0]))
 
 
-def encode_event(item_id: int, html: str) -> bytes:
+def encode_event(item: StreamItem, html: str) -> bytes:
+    """The item's current state as one event, its id the item's revision. A hidden item is sent without its
+    HTML: the page removes it."""
+    state: dict[str, object] = {"id": item.id, "revision": item.revision}
+    if item.hidden_reason is not None:
+        state["removed"] = True
+    else:
+        state.update(html=html, pinned=item.pinned, key_event=item.key_event, at=item.at.isoformat())
     # json.dumps escapes newlines: the data is one line, whatever the HTML holds.
-    data = json.dumps({"id": item_id, "html": html})
-    return f"id: {item_id}\r\ndata: {data}\r\n\r\n".encode()
+    return f"id: {item.revision}\r\ndata: {json.dumps(state)}\r\n\r\n".encode()
+
+
+# Revisions sent live since the last replay are remembered up to this many; past it, the stream replays.
+MAX_DELIVERED = 1024
 
 
 async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> AsyncIterator[bytes]:
-    """Every item of `selection` arriving after `last_id`, once each, in arrival order, as encoded events;
-    a heartbeat comment whenever nothing was sent for HEARTBEAT_SECONDS."""
-    sent = last_id
+    """Every change to `selection` after revision `last_id` (arrivals, corrections, retractions, pins, hidden
+    items), each revision once, as encoded events; a heartbeat comment whenever nothing was sent for
+    HEARTBEAT_SECONDS.
+
+    Replays read the database up to its newest revision (`floor`): revisions commit in order, so nothing at or
+    below it can still appear. Above it, live updates may arrive out of order (two processes publish after their
+    commits), so what was sent is remembered by revision rather than by a high-water mark."""
+    floor = last_id
+    delivered: set[int] = set()
     while True:
         # Subscribe before reading the backlog: whatever arrives in between is in the subscription.
         async with bus.subscribe() as subscription:
             while True:
-                missed = await run_in_threadpool(store.arrived_since, selection, sent)
+                missed = await run_in_threadpool(store.changed_since, selection, floor)
                 if not missed:
                     break
-                for item, replayed in zip(missed, await run_in_threadpool(live.encode, missed), strict=True):
+                fresh = [item for item in missed if item.revision not in delivered]
+                for replayed in await run_in_threadpool(live.encode, fresh):
                     yield replayed
-                    sent = item.id
+                floor = missed[-1].revision
+            delivered = {revision for revision in delivered if revision > floor}
             loop = asyncio.get_running_loop()
             beat_at = loop.time() + HEARTBEAT_SECONDS
             try:
-                while True:
+                while len(delivered) < MAX_DELIVERED:
                     try:
                         # A deadline around the wait rather than a task per wait; a cancelled wait loses nothing.
                         async with asyncio.timeout_at(beat_at):
@@ -117,17 +137,20 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
                         yield HEARTBEAT
                         beat_at = loop.time() + HEARTBEAT_SECONDS
                         continue
-                    if update.article_id <= sent:
-                        continue  # replayed already
-                    event = await live.event(update, selection)
-                    if event is not None:
-                        yield event
-                        sent = update.article_id
-                        beat_at = loop.time() + HEARTBEAT_SECONDS
+                    found = await live.event(update, selection)
+                    if found is None:
+                        continue
+                    revision, event = found
+                    if revision <= floor or revision in delivered:
+                        continue  # replayed already, or announced twice
+                    yield event
+                    delivered.add(revision)
+                    beat_at = loop.time() + HEARTBEAT_SECONDS
             except StopAsyncIteration:
                 return  # the bus stopped: the server is shutting down
             except Lagged:
-                continue  # replay from the database since `sent`, then listen again
+                pass
+            # Lagged, or many live events since the last replay: replay from the database, then listen again.
 
 
 def event_stream(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> StreamingResponse:

@@ -75,7 +75,7 @@ def _stream_page(
 ) -> HTMLResponse:
     store = _store(request)
     # Read before the page: whatever arrives after this reaches the reader through the events stream.
-    last_id = store.last_article_id()
+    last_id = store.last_revision()
     page = store.page(stream.selection, before=position(cursor))
     updates = update_views(store, page.items)
     # Other query parameters (an entity filter) carry over to the next page.
@@ -146,8 +146,8 @@ def topic_events(request: Request, slug: Slug, after: AfterId | None = None) -> 
 def _events(request: Request, stream: StreamInfo, after: int | None) -> StreamingResponse:
     store = _store(request)
     resume = last_event_id(request.headers.get("last-event-id"))
-    # A reconnect carries the last id the browser saw; a first connect, the newest id when the page was made.
-    last_id = resume if resume is not None else after if after is not None else store.last_article_id()
+    # A reconnect carries the last revision the browser saw; a first connect, the newest when the page was made.
+    last_id = resume if resume is not None else after if after is not None else store.last_revision()
     state = request.app.state
     return event_stream(store, state.bus, state.live, stream.selection, last_id)
 
