@@ -63,7 +63,12 @@ def hidden_fields(html: str) -> dict[str, str]:
 
 
 async def login(
-    client: httpx.AsyncClient, name: str, password: str = PASSWORD, *, headers: dict[str, str] | None = None, **extra: str
+    client: httpx.AsyncClient,
+    name: str,
+    password: str = PASSWORD,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: str,
 ) -> httpx.Response:
     """Open the sign-in form, fill it in and send it, as a browser does."""
     form = await client.get("/desk/login")
@@ -402,9 +407,13 @@ async def test_admins_add_users_change_roles_and_disable_them_audited(app: FastA
 
     user = store.get_user("ana")
     assert user is not None and user.role is Role.EDITOR and not user.disabled
-    with store._read() as connection:
-        entries = [row.entry for row in connection.execute(sa.text("SELECT entry FROM audit_log ORDER BY id"))]
-    assert len(entries) == 4 and all('"root"' in entry for entry in entries)
+    entries = [(e.actor_name, e.action, e.target, e.before, e.after) for e in reversed(store.audit_entries())]
+    assert entries == [
+        ("root", "user.add", "user:ana", None, {"role": "contributor"}),
+        ("root", "user.role", "user:ana", {"role": "contributor"}, {"role": "editor"}),
+        ("root", "user.disable", "user:ana", {"disabled": False}, {"disabled": True}),
+        ("root", "user.enable", "user:ana", {"disabled": True}, {"disabled": False}),
+    ]
 
 
 async def test_a_new_token_is_shown_once_and_can_be_revoked(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -421,10 +430,19 @@ async def test_a_new_token_is_shown_once_and_can_be_revoked(app: FastAPI, client
         page = await admin.client.get("/desk/users")
         assert secret[1] not in page.text and "newsroom bot" in page.text
         token_id = hidden_fields(page.text.split('data-token="', 1)[1])["token"]
-        revoked = await admin.client.post("/desk/tokens/revoke", data={"csrf_token": admin.csrf_token, "token": token_id})
+        revoked = await admin.client.post(
+            "/desk/tokens/revoke", data={"csrf_token": admin.csrf_token, "token": token_id}
+        )
         assert revoked.status_code == 200
-        assert (await admin.client.post("/desk/tokens/revoke", data={"csrf_token": admin.csrf_token, "token": "x"})).status_code == 400
+        assert (
+            await admin.client.post("/desk/tokens/revoke", data={"csrf_token": admin.csrf_token, "token": "x"})
+        ).status_code == 400
     assert (await client.get("/api/probe/editor", headers=headers)).status_code == 401
+    actions = [(e.action, e.target, e.after) for e in reversed(store_of(app).audit_entries())]
+    assert actions == [
+        ("token.create", f"token:{token_id}", {"user": "ana", "label": "newsroom bot"}),
+        ("token.revoke", f"token:{token_id}", {"revoked": True}),
+    ]
 
 
 # secrets stay secret
@@ -443,8 +461,13 @@ async def test_the_password_is_in_no_log_record_and_no_database_column(
         )
     assert (await login(client, "ana", secret_password + "?")).status_code == 401
     assert (await login(client, "ana", secret_password)).status_code == 303
-    assert (await client.post("/desk/login", content=b"password=" + secret_password.encode() + b"%ff&csrf_token=x",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})).status_code == 403
+    assert (
+        await client.post(
+            "/desk/login",
+            content=b"password=" + secret_password.encode() + b"%ff&csrf_token=x",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    ).status_code == 403
     logged = "\n".join(record.getMessage() + str(record.args) + str(record.exc_text) for record in caplog.records)
     assert secret_password not in logged
     with store._read() as connection:

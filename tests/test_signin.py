@@ -52,9 +52,7 @@ def test_signing_in_opens_a_session_kept_only_as_the_secrets_hash(store: Store) 
     assert signed_in(store, signed.session_secret, now=NOW) is None
 
 
-def test_a_wrong_password_and_an_unknown_name_are_refused_alike(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_wrong_password_and_an_unknown_name_are_refused_alike(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     add_user(store, Role.EDITOR, "ana")
     verified: list[str] = []
     real = signin.verify_password
@@ -67,7 +65,9 @@ def test_a_wrong_password_and_an_unknown_name_are_refused_alike(
     wrong = refusal(store, "ana", PASSWORD + "!")
     unknown = refusal(store, "nobody", PASSWORD)
     invalid = refusal(store, "no body\x00", PASSWORD)
-    assert isinstance(wrong, SignInRefused) and isinstance(unknown, SignInRefused) and isinstance(invalid, SignInRefused)
+    assert (
+        isinstance(wrong, SignInRefused) and isinstance(unknown, SignInRefused) and isinstance(invalid, SignInRefused)
+    )
     assert str(wrong) == str(unknown) == str(invalid) == "Wrong user name or password."
     # An unknown name costs an argon2 verification as a known one does, so timing does not tell them apart.
     assert len(verified) == 3 and all(h.startswith("$argon2id$") for h in verified)
