@@ -490,3 +490,22 @@ async def test_sign_in_works_over_a_real_server(app: FastAPI) -> None:
         assert response.status_code == 303
         browser.cookies.set(SESSION_COOKIE, set_cookie(response, SESSION_COOKIE)[SESSION_COOKIE].value)
         assert (await browser.get("/desk/probe/editor")).json() == {"name": "ana"}
+
+
+@pytest.mark.parametrize("trusted", ["127.0.0.0/8", ""])
+async def test_behind_a_trusted_proxy_its_forwarded_scheme_and_address_count(database_url: str, trusted: str) -> None:
+    async with (
+        running_app(database_url, trusted_proxies=trusted) as app,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
+    ):
+        add_user(store_of(app), Role.EDITOR, "ana")
+        for n in range(ADDRESS_FAILURES):
+            forwarded = {"X-Forwarded-For": f"203.0.113.{n}"}
+            assert (await login(client, f"user{n}", "the wrong password", headers=forwarded)).status_code == 401
+        response = await login(client, "ana", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.99"})
+        # Trusted, the proxy's readers are told apart; untrusted, its headers are ignored and it is one address.
+        assert response.status_code == (303 if trusted else 429)
+        if trusted:
+            assert set_cookie(response, SESSION_COOKIE)[SESSION_COOKIE]["secure"]
+        form = await client.get("/desk/login", headers={"X-Forwarded-Proto": "https"})
+        assert bool(set_cookie(form, CSRF_COOKIE)[CSRF_COOKIE]["secure"]) is bool(trusted)

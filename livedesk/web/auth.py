@@ -38,7 +38,7 @@ from livedesk.models import DeskSession, Role, User
 from livedesk.store import Store
 from livedesk.web.inputs import read_form
 from livedesk.web.pages import render
-from livedesk.web.views import client_address, is_same_origin
+from livedesk.web.views import client_address, is_same_origin, is_trusted_proxy
 
 __all__ = [
     "CSRF_COOKIE",
@@ -300,4 +300,10 @@ def _this_page(request: Request) -> str:
 
 
 def _https(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Whether the browser reached the site over https: here, or at a trusted proxy that says so (the cookies are
+    then Secure: never sent over plain http)."""
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return proto == "https" and is_trusted_proxy(peer, request.app.state.trusted_proxies)
