@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
@@ -11,16 +13,19 @@ from http.cookies import SimpleCookie
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi import Depends, FastAPI
 
+from livedesk.config import Settings
 from livedesk.desk import accounts
 from livedesk.desk.signin import ACCOUNT_FAILURES, ADDRESS_FAILURES, sign_in
 from livedesk.models import Role, User
 from livedesk.store import Store
 from livedesk.store.schema import metadata
+from livedesk.web.app import create_app
 from livedesk.web.auth import CSRF_COOKIE, SESSION_COOKIE, api_user, desk_user
 from tests.desk_fixtures import PASSWORD, add_user, api_token, signed_in_client
-from tests.web_fixtures import running_app, served
+from tests.web_fixtures import TEST_HOSTS, running_app, served
 
 HIDDEN = re.compile(r'<input type="hidden" name="(?P<name>[^"]*)" value="(?P<value>[^"]*)">')
 
@@ -509,3 +514,23 @@ async def test_behind_a_trusted_proxy_its_forwarded_scheme_and_address_count(dat
             assert set_cookie(response, SESSION_COOKIE)[SESSION_COOKIE]["secure"]
         form = await client.get("/desk/login", headers={"X-Forwarded-Proto": "https"})
         assert bool(set_cookie(form, CSRF_COOKIE)[CSRF_COOKIE]["secure"]) is bool(trusted)
+
+
+async def test_the_app_starts_under_uvicorn_with_its_lifespan_through_every_middleware(database_url: str) -> None:
+    """As `livedesk serve` runs it: the lifespan messages pass the middleware too, which must let them through."""
+    app = create_app(Settings(database_url=database_url, allowed_hosts=TEST_HOSTS))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="critical", proxy_headers=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        assert server.started, "the lifespan failed"
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}") as client:
+            assert (await client.get("/desk/login")).status_code == 200
+            assert (await client.get("/")).status_code == 200
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
