@@ -141,3 +141,15 @@ def test_posts_need_a_target_and_text(store: Store) -> None:
         posts.create_post(store, editor, PostDraft("   ", [1]))
     with pytest.raises(LookupError):
         posts.create_post(store, editor, PostDraft("Text.", [999]))
+
+
+def test_the_chain_never_reprocesses_a_post(store: Store) -> None:
+    editor, _ = _users(store)
+    article = put(store, "first", published=NOW)
+    assert article.story_id is not None
+    _, [placement] = posts.create_post(store, editor, PostDraft("Our reporter is at the dam.", [article.story_id]))
+    store.mark_unprocessed()  # `livedesk repair --all`
+    assert [a.id for a in store.unprocessed_articles()] == [article.id]
+    assert [a.id for a in store.iter_articles()] == [article.id] and store.count_articles() == 1
+    assert store.story_article_ids(article.story_id) == [article.id]
+    assert store.stream_item(placement.article_id) is not None

@@ -37,6 +37,8 @@ from livedesk.store.web import WebStore
 __all__ = ["SourceNotFoundError", "Store"]
 
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
+# Ingested articles, not the rows that show the desk's posts: the chain never reprocesses a post.
+_INGESTED = articles.c.kind == "article"
 _SOURCE_FIELDS = tuple(f.name for f in fields(Source))
 
 
@@ -264,7 +266,7 @@ class Store(
     def mark_unprocessed(self) -> None:
         """Every article due for the whole chain again (a backfill after the stages changed)."""
         with self._write() as connection:
-            connection.execute(sa.update(articles).values(processed_at=None))
+            connection.execute(sa.update(articles).where(_INGESTED).values(processed_at=None))
 
     def unprocessed_articles(self, *, after_id: int = 0, limit: int = 500) -> list[StoredArticle]:
         """Stored articles with a stage still due (an ingest stopped midway), in arrival order from `after_id`."""
@@ -296,8 +298,8 @@ class Store(
             return [_stored_article(row) for row in connection.execute(query)]
 
     def iter_articles(self, *, batch_size: int = 500) -> Iterator[StoredArticle]:
-        """Every article by id, read in batches (keyset pagination: no open transaction between them)."""
-        by_id = sa.select(articles).order_by(articles.c.id).limit(batch_size)
+        """Every ingested article by id, read in batches (keyset pagination: no open transaction between them)."""
+        by_id = sa.select(articles).where(_INGESTED).order_by(articles.c.id).limit(batch_size)
         last_id = 0
         while True:
             with self._read() as connection:
@@ -309,7 +311,7 @@ class Store(
 
     def count_articles(self) -> int:
         with self._read() as connection:
-            return connection.execute(sa.select(sa.func.count()).select_from(articles)).scalar_one()
+            return connection.execute(sa.select(sa.func.count()).select_from(articles).where(_INGESTED)).scalar_one()
 
 
 def _merge(stored: Article, new: Article) -> Article | None:

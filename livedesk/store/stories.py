@@ -230,7 +230,12 @@ class StoryStore:
             return story_members(connection, story_id)
 
     def story_article_ids(self, story_id: int) -> list[int]:
-        query = sa.select(articles.c.id).where(articles.c.story_id == story_id).order_by(articles.c.id)
+        """The story's ingested articles (not the desk's posts), by id."""
+        query = (
+            sa.select(articles.c.id)
+            .where(articles.c.story_id == story_id, articles.c.kind == "article")
+            .order_by(articles.c.id)
+        )
         with self._read() as connection:
             return list(connection.execute(query).scalars())
 
