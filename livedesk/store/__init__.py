@@ -28,6 +28,7 @@ from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
 from livedesk.store.posts import PostStore
 from livedesk.store.schema import articles, sources
+from livedesk.store.sessions import SessionStore
 from livedesk.store.stories import StoryStore
 from livedesk.store.syndication import SyndicationStore
 from livedesk.store.views import ViewStore
@@ -46,7 +47,16 @@ class SourceNotFoundError(LookupError):
 
 
 class Store(
-    SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, PostStore, AuditStore
+    SyndicationStore,
+    StoryStore,
+    WebStore,
+    ViewStore,
+    EntityStore,
+    ClaimStore,
+    AccountStore,
+    SessionStore,
+    PostStore,
+    AuditStore,
 ):
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
