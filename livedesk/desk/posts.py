@@ -54,7 +54,6 @@ MAX_NOTE = 1_000  # a correction note, a retraction or a hiding reason
 
 SCHEDULER = Actor(user_id=None, name="scheduler")
 
-_ROLE_ORDER = {Role.CONTRIBUTOR: 0, Role.EDITOR: 1, Role.ADMIN: 2}
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _TAGS = {
     "p", "br", "hr", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -97,7 +96,7 @@ def require(actor: Actor, role: Role) -> None:
     """NotAllowedError unless the actor's role is `role` or above (the command line may do everything)."""
     if actor.user_id is None and actor.role is None:
         return  # the command line or the scheduler: whoever runs them runs the server
-    if actor.role is None or _ROLE_ORDER[actor.role] < _ROLE_ORDER[role]:
+    if actor.role is None or not actor.role.at_least(role):
         raise NotAllowedError(f"{actor.name} may not do this: it needs the {role} role")
 
 
