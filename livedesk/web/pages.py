@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
@@ -173,7 +173,7 @@ def _events(request: Request, stream: StreamInfo, after: int | None) -> Streamin
 
 
 @router.get("/articles/{article_id}")
-def article_page(request: Request, article_id: Id) -> HTMLResponse:
+def article_page(request: Request, article_id: Id) -> Response:
     store = _store(request)
     item = shown_item(store, article_id)
     if item.post_id is not None:
