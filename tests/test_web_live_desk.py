@@ -11,15 +11,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from xml.etree import ElementTree
 
 import feedparser
 import httpx
 
 from livedesk.desk import posts
 from livedesk.desk.posts import PostDraft
-from livedesk.models import Actor, Role, TopicQuery
+from livedesk.models import Actor, Role, StoryStream, TopicQuery
 from livedesk.publish import Update
 from livedesk.store import Store
+from tests import xss
 from tests.web_fixtures import NOW, Desk, put, running_app, served
 
 EDITOR = Actor(user_id=None, name="Ada Desk", role=Role.EDITOR)
@@ -295,3 +297,33 @@ async def test_a_story_change_is_a_named_event_on_that_storys_streams_only(datab
             await bus.publish(Update.story_changed(story_id))
             event = await _next(events)
         assert event == Event("story", None, {"story_id": story_id})
+
+
+async def test_hostile_posts_notes_reasons_and_authors_render_inert_everywhere(database_url: str) -> None:
+    async with running_app(database_url) as app, served(app) as base:
+        store = app.state.store
+        paths = xss.hostile_desk(store)
+        story_path = paths[0]
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            for path in paths:
+                response = await client.get(path, follow_redirects=True)
+                assert response.status_code in (200, 410), path
+                xss.assert_inert(response.text, path)
+            assert "quay" in (await client.get("/search?q=quay")).text.lower()
+            for feed in (f"{story_path}/feed.atom", "/live/quay/feed.atom"):
+                parsed = ElementTree.fromstring((await client.get(feed)).content)
+                for element in parsed.iter():
+                    if element.get("type") == "html":
+                        xss.assert_inert(element.text or "", feed)
+            for feed in (f"{story_path}/feed.json", "/live/quay/feed.json"):
+                for item in (await client.get(feed)).json()["items"]:
+                    xss.assert_inert(item.get("content_html", ""), feed)
+            # The stream: a replay of everything, each item's HTML.
+            async with client.stream("GET", f"{story_path}/events?after=0") as response:
+                events = _events(response)
+                story_id = int(story_path.rsplit("/", 1)[1])
+                pending = {item.id for item in store.changed_since(StoryStream(story_id), 0)}
+                while pending:
+                    event = await _next(events)
+                    pending.discard(event.data["id"])
+                    xss.assert_inert(event.data.get("html", ""), "event")
