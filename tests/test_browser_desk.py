@@ -226,3 +226,31 @@ def test_hostile_posts_run_nothing_in_the_browser(server: LiveServer, browser: A
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
     page.close()
+
+
+def test_a_page_loaded_by_scrolling_never_brings_back_an_older_state(server: LiveServer, browser: Any) -> None:
+    """The next page is read by the server, then an item on it is hidden and another marked a key event, and only
+    then does the page arrive: the reader sees the newer state the stream already told, not the page's."""
+    store = server.store
+    articles = series(store, 30)
+    story_id = one_story(store, articles)
+    page, _ = _open(server, browser, f"/stories/{story_id}", viewport={"width": 1000, "height": 700})
+    held: list[Any] = []
+    page.route("**/*fragment=1*", lambda route: held.append((route, route.fetch())))
+    for _ in range(30):
+        if held:
+            break
+        page.mouse.wheel(0, 5000)
+        page.wait_for_timeout(100)
+    assert held, "the next page was never asked for"
+    newest_first = list(reversed(articles))
+    hidden, marked = newest_first[22], newest_first[25]  # both on the page being loaded
+    _announce(server, [posts.hide_item(store, EDITOR, hidden.id, "Off topic.")])
+    _announce(server, [posts.set_key_event(store, EDITOR, marked.id, True)])
+    expect(page.locator(f'[data-key-events] [data-key-event-id="{marked.id}"]')).to_have_count(1)
+    route, stale = held[0]
+    route.fulfill(response=stale)
+    expect(page.locator(".caught-up")).to_have_text("You're all caught up")
+    assert update_ids(page) == _walk(store, StoryStream(story_id))
+    expect(page.locator(f"[data-updates] #update-{marked.id} .key-flag")).to_have_text("Key event")
+    page.close()
