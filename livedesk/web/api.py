@@ -18,7 +18,7 @@ from livedesk.models import LedgerEntry, StreamPage, Topic
 from livedesk.models import Story as StoredStory
 from livedesk.store import Store
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
-from livedesk.web.pages import mentioning, with_entity
+from livedesk.web.pages import mentioning, shown_item, with_entity
 from livedesk.web.render import UpdateView, update_views
 from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import position, story_stream, topic_stream
@@ -75,6 +75,16 @@ class UpdateOut(BaseModel):
     first_reported_by: str | None  # the syndication group's original outlet, when others carried it too
     also_carried_by: list[str]
     views: int
+    kind: str  # "article" (an outlet's report) or "post" (written at the desk)
+    post_id: int | None
+    pinned: bool
+    key_event: bool
+    body_html: str | None  # a post's sanitised HTML; null for articles and retracted posts
+    version: int  # a post's; above 1 once corrected
+    corrected_at: datetime | None
+    correction_note: str | None
+    retracted: bool  # the post shows as "This update was removed"
+    retracted_reason: str | None
 
 
 class UpdatesPage(BaseModel):
@@ -123,7 +133,7 @@ class OutletOut(BaseModel):
     last_article_at: datetime | None
 
 
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 404, 422, 500)}
+ERRORS = {status: {"model": ErrorResponse} for status in (400, 404, 410, 422, 500)}
 router = APIRouter(prefix="/api", responses=ERRORS)  # type: ignore[arg-type]
 
 
@@ -165,7 +175,7 @@ def _update(u: UpdateView) -> UpdateOut:
         id=u.item.id,
         title=u.item.title,
         url=u.item.url,
-        permalink=f"/articles/{u.item.id}",
+        permalink=u.permalink,
         outlet=u.outlet,
         byline=u.item.byline,
         published_at=u.item.published_at,
@@ -176,6 +186,16 @@ def _update(u: UpdateView) -> UpdateOut:
         first_reported_by=None if u.group is None else u.group.original.site,
         also_carried_by=list(dict.fromkeys(others)),
         views=u.views,
+        kind=u.item.kind,
+        post_id=u.item.post_id,
+        pinned=u.item.pinned,
+        key_event=u.item.key_event,
+        body_html=None if u.item.retracted else u.item.body_html,
+        version=u.item.version,
+        corrected_at=u.item.corrected_at,
+        correction_note=u.item.correction_note,
+        retracted=u.item.retracted,
+        retracted_reason=u.item.retracted_reason,
     )
 
 
@@ -263,10 +283,7 @@ def topic_updates(request: Request, slug: Slug, cursor: CursorQuery = None, enti
 @router.get("/articles/{article_id}", response_model=UpdateOut)
 def get_article(request: Request, article_id: Id) -> Response:
     store = _store(request)
-    item = store.stream_item(article_id)
-    if item is None:
-        raise HTTPException(404, f"No article {article_id}.")
-    return _json(_update(update_views(store, [item])[0]))
+    return _json(_update(update_views(store, [shown_item(store, article_id)])[0]))
 
 
 @router.get("/search", responses={503: {"model": ErrorResponse}})

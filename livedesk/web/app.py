@@ -39,7 +39,9 @@ logger = logging.getLogger(__name__)
 SECURITY_HEADERS = [
     (
         b"content-security-policy",
-        b"default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; frame-ancestors 'none'",
+        # Desk posts may show images by URL (https only, or inline data): images alone are loosened.
+        b"default-src 'self'; img-src 'self' https: data:; base-uri 'none'; object-src 'none'; form-action 'self'; "
+        b"frame-ancestors 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -52,6 +54,7 @@ _ERROR_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    410: "gone",
     413: "too_large",
     422: "invalid_request",
     429: "rate_limited",
@@ -218,7 +221,7 @@ def _error(request: Request, status: int, code: str, message: str, heading: str)
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     code = _ERROR_CODES.get(exc.status_code, "error")
-    heading = "Not found" if exc.status_code == 404 else "Something is not right"
+    heading = {404: "Not found", 410: "Removed"}.get(exc.status_code, "Something is not right")
     response = _error(request, exc.status_code, code, str(exc.detail), heading)
     response.headers.update(exc.headers or {})
     return response

@@ -1,4 +1,6 @@
-"""Atom 1.0 and JSON Feed 1.1 for every story and topic page: the newest page of updates, excerpts only."""
+"""Atom 1.0 and JSON Feed 1.1 for every story and topic page: the newest page of updates — outlets' reports as
+excerpts linking to them, the desk's own posts in full (their sanitised HTML) linking to their pages here. A
+retracted post stays as "This update was removed" with the reason; hidden items are absent."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from markupsafe import escape
 
 from livedesk.web.inputs import Id, Slug
-from livedesk.web.render import UpdateView, update_views
+from livedesk.web.render import REMOVED, UpdateView, update_views
 from livedesk.web.streams import StreamInfo, story_stream, topic_stream
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -28,6 +31,23 @@ def _absolute(request: Request, path: str) -> str:
     return str(request.base_url.replace(path=path, query=""))
 
 
+def _link(u: UpdateView, site_url: str) -> str:
+    """Where the entry points: the outlet's report, or a post's permalink here (absolute)."""
+    return site_url.rstrip("/") + u.permalink if u.is_post else u.item.url
+
+
+def _post_html(u: UpdateView) -> str:
+    """A post's content: its sanitised HTML, and the correction note when it was corrected."""
+    html = u.item.body_html or ""
+    if u.item.version > 1 and u.item.correction_note:
+        html += f"<p><em>Correction: {escape(u.item.correction_note)}</em></p>"
+    return html
+
+
+def _modified(u: UpdateView) -> datetime:
+    return u.item.corrected_at or u.item.at
+
+
 def _summary(u: UpdateView) -> str:
     parts = [u.excerpt, f"Read the full report at {u.outlet}: {u.item.url}"]
     if u.credit:
@@ -35,7 +55,7 @@ def _summary(u: UpdateView) -> str:
     return "\n\n".join(parts)
 
 
-def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str) -> bytes:
+def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str, site_url: str) -> bytes:
     ET.register_namespace("", ATOM_NS)
 
     def add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -48,7 +68,7 @@ def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url:
     add(feed, "title", stream.title)
     if stream.summary:
         add(feed, "subtitle", stream.summary)
-    updated = max((u.item.at for u in updates), default=stream.last_update or datetime.now(UTC))
+    updated = max((_modified(u) for u in updates), default=stream.last_update or datetime.now(UTC))
     add(feed, "updated", _rfc3339(updated))
     add(feed, "link", rel="alternate", type="text/html", href=page_url)
     add(feed, "link", rel="self", type="application/atom+xml", href=feed_url)
@@ -57,40 +77,55 @@ def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url:
     for u in updates:
         entry = add(feed, "entry")
         add(entry, "id", f"{page_url}#update-{u.item.id}")
-        add(entry, "title", u.item.title)
-        add(entry, "updated", _rfc3339(u.item.at))
+        add(entry, "title", u.label if u.is_post else u.item.title)
+        add(entry, "updated", _rfc3339(_modified(u)))
         if u.item.published_at:
             add(entry, "published", _rfc3339(u.item.published_at))
-        add(entry, "link", rel="alternate", type="text/html", href=u.item.url)
+        add(entry, "link", rel="alternate", type="text/html", href=_link(u, site_url))
         add(add(entry, "author"), "name", u.item.byline or u.outlet)
-        add(entry, "summary", _summary(u), type="text")
+        if u.item.retracted:
+            add(entry, "content", u.item.retracted_reason, type="text")
+        elif u.is_post:
+            add(entry, "content", _post_html(u), type="html")  # escaped by the XML writer: markup as text
+        else:
+            add(entry, "summary", _summary(u), type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
-def json_feed(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str) -> dict[str, Any]:
+def json_feed(
+    stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url: str, site_url: str
+) -> dict[str, Any]:
     feed: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
         "title": stream.title,
         "home_page_url": page_url,
         "feed_url": feed_url,
         "language": "en",
-        "items": [
-            {
-                "id": str(u.item.id),
-                "url": u.item.url,
-                "title": u.item.title,
-                "content_text": _summary(u),
-                "summary": u.excerpt,
-                "date_published": _rfc3339(u.item.at),
-                "authors": [{"name": u.item.byline or u.outlet}],
-                **({"language": u.item.language} if u.item.language else {}),
-            }
-            for u in updates
-        ],
+        "items": [_json_item(u, site_url) for u in updates],
     }
     if stream.summary:
         feed["description"] = stream.summary
     return feed
+
+
+def _json_item(u: UpdateView, site_url: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": str(u.item.id),
+        "url": _link(u, site_url),
+        "title": u.label if u.is_post else u.item.title,
+        "date_published": _rfc3339(u.item.at),
+        "authors": [{"name": u.item.byline or u.outlet}],
+        **({"language": u.item.language} if u.item.language else {}),
+    }
+    if u.item.retracted:
+        item["content_text"] = f"{REMOVED}: {u.item.retracted_reason}"
+    elif u.is_post:
+        item.update(content_html=_post_html(u), summary=u.excerpt)
+    else:
+        item.update(content_text=_summary(u), summary=u.excerpt)
+    if u.item.corrected_at is not None:
+        item["date_modified"] = _rfc3339(u.item.corrected_at)
+    return item
 
 
 def _rfc3339(at: datetime) -> str:
@@ -98,12 +133,14 @@ def _rfc3339(at: datetime) -> str:
 
 
 def _atom_response(request: Request, stream: StreamInfo) -> Response:
-    body = atom(stream, _updates(request, stream), _absolute(request, stream.path), str(request.url))
+    page_url, site_url = _absolute(request, stream.path), _absolute(request, "/")
+    body = atom(stream, _updates(request, stream), page_url, str(request.url), site_url)
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 def _json_response(request: Request, stream: StreamInfo) -> Response:
-    body = json_feed(stream, _updates(request, stream), _absolute(request, stream.path), str(request.url))
+    page_url, site_url = _absolute(request, stream.path), _absolute(request, "/")
+    body = json_feed(stream, _updates(request, stream), page_url, str(request.url), site_url)
     return JSONResponse(body, media_type="application/feed+json")
 
 

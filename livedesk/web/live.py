@@ -3,8 +3,10 @@
 Each connection holds one bus subscription and never polls the database: it reads the database only to replay
 what it missed (on connect after `Last-Event-ID`, and after falling behind). Deciding whether an article belongs
 to a stream, rendering its HTML and encoding the event's bytes happen once per article in the process
-(`LiveItems`), however many pages are open: each connection only writes the shared bytes. Event ids are article
-ids: a reconnecting client resumes after the last one it saw.
+(`LiveItems`), however many pages are open: each connection only writes the shared bytes. Event ids are live
+revisions: a reconnecting client resumes after the last one it saw. An editor's change to a story itself (merge,
+split, rename) reaches its pages as a named `story` event, without an id (nothing to replay: the page reloads
+its header).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
-from livedesk.models import Selection, StoryStream, StreamItem
-from livedesk.publish import Bus, Lagged, Update
+from livedesk.models import EntityFilter, Selection, StoryStream, StreamItem
+from livedesk.publish import Bus, Lagged, Update, UpdateKind
 from livedesk.store import Store
-from livedesk.web.render import update_views
+from livedesk.web.render import UpdateView, update_views
 
 HEARTBEAT_SECONDS = 15.0
 # A comment line: keeps proxies from timing the stream out; EventSource ignores it.
@@ -71,13 +73,13 @@ class LiveItems:
         """Each item as one SSE event, ready to write."""
         views = update_views(self._store, items)
         chips = self._store.entities_of(item.id for item in items)
-        return [encode_event(view.item, self._template.render(u=view, entity_chips=chips)) for view in views]
+        return [encode_event(view, self._template.render(u=view, entity_chips=chips)) for view in views]
 
     async def event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
         """The updated article's revision and event if it belongs to `selection`, else None."""
         if isinstance(selection, StoryStream) and update.story_id != selection.story_id:
             return None  # the update says which story: no query needed
-        return await self._events.get((update, selection), lambda: self._event(update, selection))
+        return await self._events.get(_publication(update, selection), lambda: self._event(update, selection))
 
     async def _event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
         item = await run_in_threadpool(self._store.stream_item, update.article_id, selection)
@@ -87,14 +89,59 @@ class LiveItems:
         return item.revision, await self._encoded.get(key, lambda: run_in_threadpool(lambda: self.encode([item])[0]))
 
 
-def encode_event(item: StreamItem, html: str) -> bytes:
+class _Same:
+    """An update compared by identity: the one object a bus hands every subscriber for one publication."""
+
+    __slots__ = ("update",)
+
+    def __init__(self, update: Update) -> None:
+        self.update = update  # held by the memo's key: its id cannot be reused while the entry lives
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.update is self.update
+
+    def __hash__(self) -> int:
+        return id(self.update)
+
+
+def _publication(update: Update, selection: Selection) -> tuple[object, Selection]:
+    """The memo key of one publication's answer. An update with its revision names one state of the article;
+    one without (the ingest announces `Update(article, story)`, revision 0) is the same value each time the
+    article changes: equal updates would share the first answer for CACHE_SECONDS and hide the newer state. Every
+    subscriber receives the same object for one publication, so that object is the key."""
+    return (update if update.revision else _Same(update)), selection
+
+
+def story_of(selection: Selection) -> int | None:
+    """The story whose page shows `selection` (an entity filter on a story page included), else None."""
+    if isinstance(selection, EntityFilter) and selection.within is not None:
+        return story_of(selection.within)
+    return selection.story_id if isinstance(selection, StoryStream) else None
+
+
+def story_event(story_id: int) -> bytes:
+    """The named event telling a story's pages that editors changed the story (title, summary, merged, split).
+    No id: it changes no item, and a reconnect must resume after the last item's revision."""
+    return f"event: story\r\ndata: {json.dumps({'story_id': story_id})}\r\n\r\n".encode()
+
+
+def encode_event(view: UpdateView, html: str) -> bytes:
     """The item's current state as one event, its id the item's revision. A hidden item is sent without its
     HTML: the page removes it."""
+    item = view.item
     state: dict[str, object] = {"id": item.id, "revision": item.revision}
     if item.hidden_reason is not None:
         state["removed"] = True
     else:
-        state.update(html=html, pinned=item.pinned, key_event=item.key_event, at=item.at.isoformat())
+        state.update(
+            html=html,
+            pinned=item.pinned,
+            key_event=item.key_event,
+            at=item.at.isoformat(),
+            # For the page's Key events list: what names the item there, and its page.
+            label=view.label,
+            permalink=view.permalink,
+        )
     # json.dumps escapes newlines: the data is one line, whatever the HTML holds.
     return f"id: {item.revision}\r\ndata: {json.dumps(state)}\r\n\r\n".encode()
 
@@ -136,6 +183,11 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
                     except TimeoutError:
                         yield HEARTBEAT
                         beat_at = loop.time() + HEARTBEAT_SECONDS
+                        continue
+                    if update.kind is UpdateKind.STORY:
+                        if update.story_id is not None and update.story_id == story_of(selection):
+                            yield story_event(update.story_id)
+                            beat_at = loop.time() + HEARTBEAT_SECONDS
                         continue
                     found = await live.event(update, selection)
                     if found is None:

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
-from livedesk.models import EntityFilter, LedgerEntry, Selection
+from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, StreamItem
 from livedesk.store import Store
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
@@ -25,6 +25,10 @@ from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
 
 router = APIRouter(include_in_schema=False)
+
+# What a reader sees of an item the desk hid from the pages (410 Gone): that it was removed on purpose, not why
+# (the reason is the desk's note, for editors).
+REMOVED_BY_DESK = "This item was removed from this site's pages by the desk."
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -85,9 +89,13 @@ def _stream_page(
     if fragment:
         return render(request, "_updates.html", updates=updates, next_url=next_url, entity_chips=chips)
     now = datetime.now(UTC)
+    pinned = store.pinned_items(stream.selection)
+    highlights = update_views(store, [*pinned, *store.key_events(stream.selection)])
     return render(
         request,
         "stream.html",
+        pinned=highlights[: len(pinned)],
+        key_events=highlights[len(pinned) :],
         kind=stream.kind,
         title=stream.title,
         summary=stream.summary,
@@ -111,18 +119,7 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
         "@type": "LiveBlogPosting",
         "headline": stream.title,
         "url": str(base.replace(path=stream.path)),
-        "liveBlogUpdate": [
-            {
-                "@type": "BlogPosting",
-                "headline": u.item.title,
-                "url": u.item.url,
-                "datePublished": u.item.at.isoformat(),
-                "articleBody": u.excerpt,
-                "publisher": {"@type": "Organization", "name": u.outlet},
-                **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
-            }
-            for u in updates
-        ],
+        "liveBlogUpdate": [blog_posting(u, base) for u in updates],
     }
     if stream.summary:
         data["description"] = stream.summary
@@ -131,6 +128,32 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
     if stream.last_update:
         data["dateModified"] = stream.last_update.isoformat()
     return data
+
+
+def blog_posting(u: UpdateView, base: URL) -> dict[str, Any]:
+    """One update as a schema.org BlogPosting: an outlet's report credits the outlet; a desk post is the desk's
+    own, by its author, at its permalink here."""
+    if not u.is_post:
+        return {
+            "@type": "BlogPosting",
+            "headline": u.item.title,
+            "url": u.item.url,
+            "datePublished": u.item.at.isoformat(),
+            "articleBody": u.excerpt,
+            "publisher": {"@type": "Organization", "name": u.outlet},
+            **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
+        }
+    posting: dict[str, Any] = {
+        "@type": "BlogPosting",
+        "headline": u.label,
+        "url": str(base.replace(path=u.permalink)),
+        "datePublished": u.item.at.isoformat(),
+        "articleBody": u.item.retracted_reason if u.item.retracted else u.item.lead,
+        **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
+    }
+    if u.item.corrected_at is not None:
+        posting["dateModified"] = u.item.corrected_at.isoformat()
+    return posting
 
 
 @router.get("/stories/{story_id}/events")
@@ -153,13 +176,54 @@ def _events(request: Request, stream: StreamInfo, after: int | None) -> Streamin
 
 
 @router.get("/articles/{article_id}")
-def article_page(request: Request, article_id: Id) -> HTMLResponse:
+def article_page(request: Request, article_id: Id) -> Response:
     store = _store(request)
+    item = shown_item(store, article_id)
+    if item.post_id is not None:
+        return RedirectResponse(f"/posts/{item.post_id}", status_code=301)  # a post's placement: the post's page
+    story = store.get_story(item.story_id) if item.story_id is not None else None
+    return render(request, "article.html", u=update_views(store, [item])[0], story=story)
+
+
+def shown_item(store: Store, article_id: int) -> StreamItem:
+    """The item as readers may see it: 404 if there is none, 410 if the desk hid it from the pages."""
     item = store.stream_item(article_id)
     if item is None:
         raise HTTPException(404, f"No article {article_id}.")
-    story = store.get_story(item.story_id) if item.story_id is not None else None
-    return render(request, "article.html", u=update_views(store, [item])[0], story=story)
+    if item.hidden_reason is not None:
+        raise HTTPException(410, REMOVED_BY_DESK)
+    return item
+
+
+@router.get("/posts/{post_id}")
+def post_page(request: Request, post_id: Id) -> HTMLResponse:
+    """A desk post's permalink: the post as its pages show it, the stories and topics it is on, and whether it
+    was corrected (earlier versions are kept, not shown)."""
+    store = _store(request)
+    post = store.get_post(post_id)
+    if post is None or post.status not in (PostStatus.PUBLISHED, PostStatus.RETRACTED):
+        raise HTTPException(404, f"No post {post_id}.")  # drafts and scheduled posts are on no page yet
+    placements = store.post_placements(post_id)
+    shown = [i for i in (store.stream_item(p.article_id) for p in placements) if i and i.hidden_reason is None]
+    if not shown:
+        raise HTTPException(410, REMOVED_BY_DESK)
+    visible = {item.id for item in shown}
+    topics = {topic.id: topic for topic in store.list_topics()}
+    places: list[tuple[str, str]] = []  # (link to the post on the page, the page's title)
+    for placement in placements:
+        story = store.get_story(placement.story_id) if placement.story_id is not None else None
+        topic = topics.get(placement.topic_id) if placement.topic_id is not None else None
+        if placement.article_id in visible and story is not None:
+            places.append((f"/stories/{story.id}#update-{placement.article_id}", story.title))
+        elif placement.article_id in visible and topic is not None:
+            places.append((f"/live/{topic.slug}#update-{placement.article_id}", topic.title))
+    return render(
+        request,
+        "post.html",
+        u=update_views(store, shown[:1])[0],
+        places=places,
+        earlier_versions=post.version - 1,
+    )
 
 
 @router.get("/entities/{entity_id}")

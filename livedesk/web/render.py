@@ -23,8 +23,13 @@ from livedesk.text import sentence_spans
 from livedesk.urls import outlet
 from livedesk.web.views import format_views
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EXCERPT_SENTENCES = 3
 EXCERPT_WORDS = 60
+# Untitled posts are named in lists (key events) by this many words of their text.
+LABEL_WORDS = 12
+# What a retracted post shows instead of its text, everywhere.
+REMOVED = "This update was removed"
 # A story is "Live" while it was updated within this window.
 LIVE_WINDOW = timedelta(hours=1)
 
@@ -65,6 +70,17 @@ def exact_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def clock_time(at: datetime) -> str:
+    """ "14:05" (UTC): when a post was corrected, as "Updated 14:05"."""
+    return at.astimezone(UTC).strftime("%H:%M")
+
+
+def sort_micros(at: datetime) -> int:
+    """An item's time in every stream's order as the page's script compares it, with the id after it:
+    microseconds since the epoch (exact in a JavaScript number until the year 2255)."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
 def highlight(snippet: str) -> Markup:
     """A search snippet, escaped, with the search index's match markers turned into <mark>."""
     escaped = str(escape(snippet))
@@ -92,6 +108,22 @@ class UpdateView:
     @property
     def credit(self) -> str | None:
         return None if self.group is None else self.group.credit_line
+
+    @property
+    def is_post(self) -> bool:
+        return self.item.kind == "post"
+
+    @property
+    def permalink(self) -> str:
+        """This site's page of the update: a post's own page, else the article's permalink."""
+        return f"/posts/{self.item.post_id}" if self.is_post else f"/articles/{self.item.id}"
+
+    @property
+    def label(self) -> str:
+        """What names the update in a list (key events): its title, else the beginning of a post's text."""
+        if self.item.retracted:
+            return REMOVED
+        return self.item.title or excerpt(self.item.lead, sentences=1, words=LABEL_WORDS)
 
 
 def update_views(store: Store, items: Sequence[StreamItem]) -> list[UpdateView]:
@@ -128,8 +160,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(format_views=format_views, now=lambda: datetime.now(UTC), is_live=is_live)
+    env.globals.update(format_views=format_views, now=lambda: datetime.now(UTC), is_live=is_live, REMOVED=REMOVED)
     env.filters.update(relative=lambda at: relative_time(at, datetime.now(UTC)), exact=exact_time, iso=_iso)
+    env.filters.update(clock=clock_time, micros=sort_micros)
     env.filters["highlight"] = highlight
     env.filters["outlet"] = outlet
     return env

@@ -1,5 +1,10 @@
-// Live pages without a framework: new updates through server-sent events behind a "N new updates" button,
-// older ones by infinite scroll over the plain "Older updates" link, relative times kept fresh.
+// Live pages without a framework: every change the server sends (new updates behind a "N new updates" button;
+// corrections, retractions, pins, key events and removals in place), older updates by infinite scroll over the
+// plain "Older updates" link, relative times kept fresh.
+//
+// Each update is a card with data-update-id, data-revision and data-sort (its time in microseconds; with the id,
+// its place in the stream, newest first). Whatever the stream said last about an item wins, wherever the item is
+// or later shows up (a page loaded by scrolling may be older than an event already received).
 "use strict";
 
 (function () {
@@ -29,18 +34,110 @@
     return new DOMParser().parseFromString(html, "text/html");
   }
 
-  function known(list, id) {
-    return list.querySelector('[data-update-id="' + id + '"]') !== null;
+  function byId(root, id) {
+    return root.querySelector('[data-update-id="' + id + '"]');
   }
 
-  function setUpLive(section, list) {
+  function revisionOf(card) {
+    return Number(card.getAttribute("data-revision"));
+  }
+
+  // A card's or a key event's item id.
+  function itemId(element) {
+    return Number(element.getAttribute("data-update-id") || element.getAttribute("data-key-event-id"));
+  }
+
+  // Newest first, on (time, id) as the server orders streams: above zero when `a` comes before `b`.
+  function compare(a, b) {
+    return (Number(a.getAttribute("data-sort")) - Number(b.getAttribute("data-sort"))) || (itemId(a) - itemId(b));
+  }
+
+  function insertInOrder(list, element) {
+    for (const other of list.children) {
+      if (compare(element, other) > 0) { list.insertBefore(element, other); return; }
+    }
+    list.appendChild(element);
+  }
+
+  // Runs `change` (to elements of item `id`, or to none) without moving what the reader is looking at: the first
+  // card (or the pager) still in view and not changed stays where it is on screen. At the very top nothing is
+  // held: the reader sees the change arrive. (style.css turns the browser's own scroll anchoring off.)
+  function keepingScroll(stream, id, change) {
+    let anchor = null;
+    if (window.scrollY > 0) {
+      for (const element of stream.querySelectorAll("[data-update-id], .pager")) {
+        if (element.getAttribute("data-update-id") === id) continue;
+        if (element.getBoundingClientRect().bottom > 0) { anchor = element; break; }
+      }
+    }
+    const before = anchor && anchor.getBoundingClientRect().top;
+    change();
+    if (anchor && anchor.isConnected) window.scrollBy(0, anchor.getBoundingClientRect().top - before);
+  }
+
+  // What the stream said last about each item: {revision, html} (html null: removed from the pages).
+  const latest = new Map();
+
+  function cardFrom(html) {
+    const card = parse(html).querySelector("[data-update-id]");
+    return card ? document.adoptNode(card) : null;
+  }
+
+  // An item as the page should show it now: `card` as loaded, or the newer state the stream sent (null: removed).
+  function newest(card) {
+    const said = latest.get(card.getAttribute("data-update-id"));
+    if (!said || said.revision <= revisionOf(card)) return card;
+    return said.html === null ? null : cardFrom(said.html);
+  }
+
+  // The Pinned block's copy of a card: its own anchors, marked "Pinned".
+  function pinnedCopy(card) {
+    for (const element of [card, ...card.querySelectorAll("[id], [aria-labelledby]")]) {
+      for (const name of ["id", "aria-labelledby"]) {
+        const value = element.getAttribute(name);
+        if (value && value.startsWith("update-")) element.setAttribute(name, "pinned-" + value.slice(7));
+      }
+    }
+    for (const flag of card.querySelectorAll(".flag")) flag.remove();
+    const flag = document.createElement("p");
+    flag.className = "flag pinned-flag";
+    flag.textContent = "Pinned";
+    const article = card.querySelector("article") || card;
+    article.insertBefore(flag, article.firstChild);
+    return card;
+  }
+
+  function keyEventItem(id, card, data) {
+    const item = document.createElement("li");
+    item.setAttribute("data-key-event-id", id);
+    item.setAttribute("data-sort", card.getAttribute("data-sort"));
+    const link = document.createElement("a");
+    link.href = data.permalink;
+    link.setAttribute("data-anchor", "update-" + id);
+    link.textContent = data.label;
+    const time = document.createElement("time");
+    time.setAttribute("datetime", data.at);
+    time.textContent = new Date(data.at).toISOString().slice(11, 16);
+    item.append(link, " ", time);
+    return item;
+  }
+
+  function setUpLive(stream, section, list, hasOlder) {
     const url = section.getAttribute("data-events-url");
     if (!url || !window.EventSource) return;
     const slot = section.querySelector(".banner-slot");
-    const pending = [];
+    const pinnedBlock = stream.querySelector("[data-pinned-block]");
+    const pinned = pinnedBlock && pinnedBlock.querySelector("[data-pinned]");
+    const keyBlock = stream.querySelector("[data-key-events-block]");
+    const keyEvents = keyBlock && keyBlock.querySelector("[data-key-events]");
+    const pending = []; // cards newer than every card shown, waiting for the reader's click
     let button = null;
 
     function showBanner() {
+      if (!pending.length) {
+        if (button) { button.remove(); button = null; }
+        return;
+      }
       if (!button) {
         button = document.createElement("button");
         button.type = "button";
@@ -52,26 +149,90 @@
     }
 
     function insertPending() {
-      // Newest first: the last received goes on top.
       while (pending.length) {
         const item = pending.shift();
-        if (!known(list, item.getAttribute("data-update-id"))) list.insertBefore(item, list.firstChild);
+        if (!byId(list, item.getAttribute("data-update-id"))) insertInOrder(list, item);
       }
       refreshTimes(list);
-      if (button) { button.remove(); button = null; }
+      showBanner();
       const first = list.querySelector("a");
       if (first) first.focus();
+    }
+
+    // The card in the stream: replaced where it is, removed, queued behind the banner when newer than all, put
+    // in its place when within what is loaded, or left for its page when older than that.
+    function showInStream(id, card) {
+      const current = byId(list, id);
+      const waiting = pending.findIndex((item) => item.getAttribute("data-update-id") === id);
+      if (!card) {
+        if (current) current.remove();
+        if (waiting >= 0) pending.splice(waiting, 1);
+      } else if (current) {
+        if (revisionOf(current) < revisionOf(card)) current.replaceWith(card);
+      } else if (waiting >= 0) {
+        pending[waiting] = card;
+      } else {
+        const first = list.querySelector("[data-update-id]");
+        const last = list.lastElementChild;
+        if (!first || compare(card, first) > 0) pending.push(card);
+        else if (!(hasOlder() && last && compare(card, last) < 0)) insertInOrder(list, card);
+      }
+    }
+
+    function showPinned(id, html, data) {
+      if (!pinned) return;
+      const current = byId(pinned, id);
+      if (html !== null && data.pinned) {
+        const copy = pinnedCopy(cardFrom(html));
+        if (current) current.replaceWith(copy);
+        else pinned.insertBefore(copy, pinned.firstChild); // most recently pinned first
+      } else if (current) {
+        current.remove();
+      }
+      pinnedBlock.hidden = !pinned.children.length;
+    }
+
+    function showKeyEvent(id, card, data) {
+      if (!keyEvents) return;
+      const current = keyEvents.querySelector('[data-key-event-id="' + id + '"]');
+      if (current) current.remove();
+      if (card && data.key_event) insertInOrder(keyEvents, keyEventItem(id, card, data));
+      keyBlock.hidden = !keyEvents.children.length;
     }
 
     const source = new EventSource(url);
     source.onmessage = function (event) {
       const data = JSON.parse(event.data);
-      if (known(list, data.id) || pending.some((item) => item.getAttribute("data-update-id") === String(data.id))) return;
-      const item = parse(data.html).querySelector("[data-update-id]");
-      if (!item) return;
-      pending.push(document.adoptNode(item));
-      showBanner();
+      const id = String(data.id);
+      const said = latest.get(id);
+      if (said && said.revision >= data.revision) return; // announced twice, or older than what we have
+      const html = data.removed ? null : data.html;
+      latest.set(id, { revision: data.revision, html: html });
+      keepingScroll(stream, id, function () {
+        const card = html === null ? null : cardFrom(html);
+        showInStream(id, card);
+        showPinned(id, html, data);
+        showKeyEvent(id, card, data);
+        showBanner();
+        refreshTimes(stream);
+      });
     };
+
+    // Editors changed the story (renamed, merged, split): its header is fetched again and swapped in.
+    source.addEventListener("story", async function () {
+      try {
+        const response = await fetch(window.location.pathname + window.location.search);
+        if (!response.ok) return;
+        const header = parse(await response.text()).querySelector("[data-stream-header]");
+        const current = stream.querySelector("[data-stream-header]");
+        if (header && current) {
+          keepingScroll(stream, null, () => current.replaceWith(document.adoptNode(header)));
+          refreshTimes(stream);
+        }
+      } catch (error) {
+        // The header stays as it was; the next story event or a reload brings it up to date.
+      }
+    });
   }
 
   function setUpScroll(section, list) {
@@ -93,8 +254,10 @@
         const response = await fetch(href + (href.includes("?") ? "&" : "?") + "fragment=1");
         if (!response.ok) throw new Error(response.statusText);
         const page = parse(await response.text());
-        for (const item of page.querySelectorAll("[data-update-id]")) {
-          if (!known(list, item.getAttribute("data-update-id"))) list.appendChild(document.adoptNode(item));
+        for (const loaded of page.querySelectorAll("[data-update-id]")) {
+          if (byId(list, loaded.getAttribute("data-update-id"))) continue; // arrived live meanwhile
+          const card = newest(document.adoptNode(loaded));
+          if (card) list.appendChild(card);
         }
         refreshTimes(list);
         const next = page.querySelector("a[rel=next]");
@@ -119,12 +282,28 @@
     if (!pager.querySelector("a[rel=next]") && list.children.length) caughtUp();
   }
 
+  // A key event's link goes to the update on this page when it is loaded, else to the update's own page.
+  function followKeyEvents(stream) {
+    stream.addEventListener("click", function (event) {
+      const link = event.target.closest && event.target.closest("[data-key-events] a[data-anchor]");
+      if (!link) return;
+      const anchor = link.getAttribute("data-anchor");
+      if (!document.getElementById(anchor)) return;
+      event.preventDefault();
+      window.location.hash = anchor;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const section = document.querySelector("[data-events-url]");
     const list = section && section.querySelector("[data-updates]");
+    const stream = section && (section.closest("[data-stream]") || section);
     if (section && list) {
-      setUpLive(section, list);
+      const pager = section.querySelector(".pager");
+      const hasOlder = () => pager !== null && pager.querySelector("a[rel=next]") !== null;
+      setUpLive(stream, section, list, hasOlder);
       setUpScroll(section, list);
+      followKeyEvents(stream);
     }
     refreshTimes();
     setInterval(refreshTimes, MINUTE);
