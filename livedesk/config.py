@@ -58,6 +58,15 @@ class Settings:
     session_lifetime: float = _setting(
         604_800.0, "Seconds a desk sign-in lasts at most, used or not (7 days); then the password is asked again."
     )
+    oidc_issuer: str = _setting(
+        "",
+        "Issuer URL of an OpenID Connect provider to sign in to the desk with (e.g. https://id.example.org/realms/"
+        "news); empty: passwords only. The provider proves who someone is; the desk account of that name, its role "
+        "and whether it is disabled are still decided here.",
+    )
+    oidc_client_id: str = _setting("", "The desk's client id at the OpenID Connect provider.")
+    oidc_client_secret: str = _setting("", "The desk's client secret at the OpenID Connect provider.")
+    oidc_username_claim: str = _setting("preferred_username", "The ID token claim holding the desk account's name.")
     respect_robots: bool = _setting(True, "Honour robots.txt.")
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")

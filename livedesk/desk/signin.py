@@ -33,6 +33,8 @@ __all__ = [
     "SignInRefused",
     "SignedIn",
     "account_key",
+    "desk_account",
+    "open_session",
     "sign_in",
     "sign_out",
     "signed_in",
@@ -55,8 +57,8 @@ TOUCH_EVERY = timedelta(minutes=1)
 class SignInRefused(Exception):
     """Wrong name or password: one message for both, so it never tells which names exist."""
 
-    def __init__(self) -> None:
-        super().__init__("Wrong user name or password.")
+    def __init__(self, message: str = "Wrong user name or password.") -> None:
+        super().__init__(message)
 
 
 class SignInLimited(Exception):
@@ -126,12 +128,33 @@ def sign_in(
         raise
     user = _check_password(store, name, password)
     store.sign_in_succeeded(attempt)
+    store.prune_sign_in_attempts(now - FAILURE_WINDOW)
+    return open_session(store, user, policy=policy, now=now)
+
+
+def open_session(
+    store: Store,
+    user: User,
+    *,
+    policy: SessionPolicy = SessionPolicy(),  # frozen: one shared default is safe
+    now: datetime | None = None,
+) -> SignedIn:
+    """A new session for `user`, whose identity was checked (a password, or an OpenID Connect provider)."""
+    now = now or datetime.now(UTC)
     secret, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     store.create_session(user.id, secret, csrf_token, now=now, expires_at=policy.expires_at(now, now))
     # Sign-ins are rare and cheap to piggyback on: expired rows go here rather than in a background job.
     store.prune_sessions(now)
-    store.prune_sign_in_attempts(now - FAILURE_WINDOW)
     return SignedIn(user, secret, csrf_token)
+
+
+def desk_account(store: Store, name: str) -> User:
+    """The enabled desk account named `name` (an identity a provider vouched for); SignInRefused otherwise.
+    Providers prove who someone is; the desk alone decides whether they have an account and which role."""
+    user = store.get_user(name) if name else None
+    if user is None or user.disabled:
+        raise SignInRefused(f"There is no desk account for {name[:MAX_NAME]!r}; an admin can add one.")
+    return user
 
 
 def signed_in(

@@ -30,7 +30,7 @@ from livedesk.desk.signin import SessionPolicy
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.urls import parse_networks
-from livedesk.web import api, auth, feeds, pages, users, views
+from livedesk.web import api, auth, feeds, oidc, pages, users, views
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
 
@@ -191,12 +191,14 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
     )
     app.state.templates = environment()
     app.state.session_policy = SessionPolicy.from_settings(settings)
+    app.state.oidc = oidc.OpenIDProvider.configured(settings)
     app.state.trusted_proxies = trusted_proxies
     app.include_router(api.router)
     app.include_router(views.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(users.router)
     app.mount("/static", StaticFiles(directory=str(files("livedesk.web") / "static")), name="static")
     app.add_exception_handler(auth.SignInRequired, auth.sign_in_required)

@@ -33,7 +33,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from livedesk.desk.accounts import MAX_NAME
-from livedesk.desk.signin import SessionPolicy, SignInLimited, SignInRefused, sign_in, sign_out, signed_in
+from livedesk.desk.signin import (
+    SessionPolicy,
+    SignedIn,
+    SignInLimited,
+    SignInRefused,
+    sign_in,
+    sign_out,
+    signed_in,
+)
 from livedesk.models import DeskSession, Role, User
 from livedesk.store import Store
 from livedesk.web.inputs import read_form
@@ -50,9 +58,11 @@ __all__ = [
     "csrf_token",
     "current_user",
     "desk_user",
+    "is_https",
     "local_path",
     "router",
     "sign_in_required",
+    "signed_in_response",
 ]
 
 SESSION_COOKIE = "livedesk_session"
@@ -189,17 +199,23 @@ async def login(request: Request) -> Response:
         response = _login_page(request, token, next_path, name=name, message=str(limited), status_code=429)
         response.headers["Retry-After"] = str(limited.retry_after_seconds)
         return response
+    return await signed_in_response(request, signed, next_path)
+
+
+async def signed_in_response(request: Request, signed: SignedIn, next_path: str) -> Response:
+    """Off to `next_path` with the new session's cookie; the session the browser came with, if any, ends."""
     # A session id a browser arrived with is never kept: the new one is fresh, and the old one ends.
     old = request.cookies.get(SESSION_COOKIE, "")
     if old and len(old) <= MAX_SECRET:
         await run_in_threadpool(sign_out, _store(request), old)
-    response = RedirectResponse(next_path, status_code=303)
+    policy: SessionPolicy = request.app.state.session_policy
+    response = RedirectResponse(local_path(next_path), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signed.session_secret,
         max_age=int(policy.lifetime.total_seconds()),
         path="/",
-        secure=_https(request),
+        secure=is_https(request),
         httponly=True,
         samesite="lax",  # sent when following a link to the desk, never with another site's form or script
     )
@@ -213,7 +229,7 @@ async def logout(request: Request) -> Response:
         await _check_csrf(request, session.csrf_token)
         await run_in_threadpool(sign_out, _store(request), request.cookies[SESSION_COOKIE])
     response = RedirectResponse("/desk/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=_https(request), httponly=True, samesite="lax")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=is_https(request), httponly=True, samesite="lax")
     return response
 
 
@@ -245,8 +261,9 @@ def _login_page(
         next_path=next_path,
         name=name if len(name) <= MAX_NAME else "",
         message=message,
+        oidc_enabled=request.app.state.oidc is not None,
     )
-    response.set_cookie(CSRF_COOKIE, token, path="/desk", secure=_https(request), httponly=True, samesite="strict")
+    response.set_cookie(CSRF_COOKIE, token, path="/desk", secure=is_https(request), httponly=True, samesite="strict")
     return response
 
 
@@ -299,7 +316,7 @@ def _this_page(request: Request) -> str:
     return quote(request.url.path) + (f"?{query}" if query else "")
 
 
-def _https(request: Request) -> bool:
+def is_https(request: Request) -> bool:
     """Whether the browser reached the site over https: here, or at a trusted proxy that says so (the cookies are
     then Secure: never sent over plain http)."""
     if request.url.scheme == "https":
