@@ -52,6 +52,12 @@ class Settings:
         "Comma-separated CIDRs of the reverse proxies in front of the web server: X-Forwarded-For is read only "
         "from them (the reader is its right-most address that is not one of them) and ignored from anyone else.",
     )
+    session_idle: float = _setting(
+        43_200.0, "Seconds a desk sign-in lasts without being used (12 hours: a shift, not the night)."
+    )
+    session_lifetime: float = _setting(
+        604_800.0, "Seconds a desk sign-in lasts at most, used or not (7 days); then the password is asked again."
+    )
     respect_robots: bool = _setting(True, "Honour robots.txt.")
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")

@@ -33,6 +33,7 @@ __all__ = [
     "remove_user",
     "revoke_token",
     "set_password",
+    "set_role",
     "set_user_disabled",
     "verify_password",
 ]
@@ -92,23 +93,40 @@ def verify_password(stored_hash: str, password: str) -> tuple[bool, str | None]:
 
 def add_user(store: Store, name: str, role: Role | str, password: str) -> User:
     """A new account; ValueError for a bad name, role or password, UserExistsError for a name in use."""
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ValueError(f"role: one of {', '.join(Role)}") from None
-    return store.add_user(check_name(name), role, hash_password(password))
+    return store.add_user(check_name(name), _role(role), hash_password(password))
 
 
 def set_password(store: Store, name: str, password: str) -> User:
-    return store.set_password_hash(name, hash_password(password))
+    """A new password; every session signed in with the old one ends."""
+    user = store.set_password_hash(name, hash_password(password))
+    store.delete_user_sessions(user.id)
+    return user
 
 
 def set_user_disabled(store: Store, name: str, disabled: bool) -> User:
-    return store.set_user_disabled(name, disabled)
+    """Disable (or enable) an account; disabling ends its sessions (the session lookup refuses disabled users too,
+    so nothing slips in between)."""
+    user = store.set_user_disabled(name, disabled)
+    if disabled:
+        store.delete_user_sessions(user.id)
+    return user
+
+
+def set_role(store: Store, name: str, role: Role | str) -> User:
+    """A new role; sessions stay, since every request reads the role afresh."""
+    return store.set_user_role(name, _role(role))
 
 
 def remove_user(store: Store, name: str) -> None:
+    """Delete an account; its tokens and sessions go with it (foreign keys, ON DELETE CASCADE)."""
     store.remove_user(name)
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ValueError(f"role: one of {', '.join(Role)}") from None
 
 
 def create_token(store: Store, name: str, label: str = "") -> CreatedToken:

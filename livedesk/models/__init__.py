@@ -3,7 +3,7 @@
 Nothing here does I/O; every other package may import these, and they import nothing of livedesk but `urls`.
 """
 
-from livedesk.models.accounts import ApiToken, Role, User
+from livedesk.models.accounts import ApiToken, DeskSession, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
 from livedesk.models.desk import COMMAND_LINE, Actor, AuditEntry, Post, PostStatus, PostVersion
@@ -36,6 +36,7 @@ __all__ = [
     "AuditEntry",
     "Carrier",
     "ClaimStatus",
+    "DeskSession",
     "Entity",
     "EntityFilter",
     "EntityRef",

@@ -14,6 +14,13 @@ class Role(StrEnum):
     EDITOR = "editor"  # publishes, edits and moderates
     CONTRIBUTOR = "contributor"  # drafts posts an editor approves
 
+    def at_least(self, other: Role) -> bool:
+        """Whether this role may do what `other` may (admin ≥ editor ≥ contributor)."""
+        return _RANKS[self] >= _RANKS[other]
+
+
+_RANKS = {Role.CONTRIBUTOR: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+
 
 @dataclass(frozen=True)
 class User:
@@ -25,6 +32,17 @@ class User:
     disabled: bool
     created_at: datetime
     password_changed_at: datetime
+
+
+@dataclass(frozen=True)
+class DeskSession:
+    """A signed-in browser: whose it is and its CSRF token (the secret in its cookie is kept nowhere)."""
+
+    user: User
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True)

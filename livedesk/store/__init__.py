@@ -28,6 +28,7 @@ from livedesk.store.edits import EditSession
 from livedesk.store.entities import EntityStore
 from livedesk.store.posts import PostStore
 from livedesk.store.schema import articles, sources
+from livedesk.store.sessions import SessionStore
 from livedesk.store.stories import StoryStore
 from livedesk.store.syndication import SyndicationStore
 from livedesk.store.views import ViewStore
@@ -43,9 +44,13 @@ class SourceNotFoundError(LookupError):
     pass
 
 
+<<<<<<< HEAD
 class Store(
     SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, PostStore, AuditStore
 ):
+=======
+class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, SessionStore):
+>>>>>>> auth
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine

@@ -82,16 +82,16 @@ class AccountStore:
             row = connection.execute(insert).first()
         if row is None:
             raise UserExistsError(name)
-        return _user(row)
+        return user_from_row(row)
 
     def list_users(self) -> list[User]:
         with self._read() as connection:
-            return [_user(row) for row in connection.execute(sa.select(users).order_by(users.c.name))]
+            return [user_from_row(row) for row in connection.execute(sa.select(users).order_by(users.c.name))]
 
     def get_user(self, name: str) -> User | None:
         with self._read() as connection:
             row = connection.execute(sa.select(users).where(users.c.name == name)).first()
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     def password_hash(self, name: str) -> str | None:
         """The stored password hash of `name`, for signing in; None for no such user."""
@@ -100,6 +100,16 @@ class AccountStore:
 
     def set_password_hash(self, name: str, password_hash: str) -> User:
         return self._update_user(name, password_hash=password_hash, password_changed_at=_now())
+
+    def rehash_password(self, name: str, old_hash: str, new_hash: str) -> None:
+        """Store `new_hash`, the same password under current hashing parameters, unless the hash changed meanwhile
+        (a new password set since): not a password change, so password_changed_at stays."""
+        update = sa.update(users).where(users.c.name == name, users.c.password_hash == old_hash)
+        with self._write() as connection:
+            connection.execute(update.values(password_hash=new_hash))
+
+    def set_user_role(self, name: str, role: Role) -> User:
+        return self._update_user(name, role=str(role))
 
     def set_user_disabled(self, name: str, disabled: bool) -> User:
         """Disable (or enable again) an account: a disabled user's tokens stop working, and come back with it."""
@@ -117,7 +127,7 @@ class AccountStore:
             row = connection.execute(update).first()
         if row is None:
             raise UserNotFoundError(name)
-        return _user(row)
+        return user_from_row(row)
 
     # tokens
 
@@ -170,7 +180,7 @@ class AccountStore:
             user_id = connection.execute(found).scalar()
             if user_id is None:
                 return None
-            return _user(connection.execute(sa.select(users).where(users.c.id == user_id)).one())
+            return user_from_row(connection.execute(sa.select(users).where(users.c.id == user_id)).one())
 
 
 def _tokens(connection: sa.Connection, where: sa.ColumnElement[bool]) -> list[ApiToken]:
@@ -194,7 +204,7 @@ def _tokens(connection: sa.Connection, where: sa.ColumnElement[bool]) -> list[Ap
     ]
 
 
-def _user(row: sa.Row[Any]) -> User:
+def user_from_row(row: sa.Row[Any]) -> User:
     return User(
         id=row.id,
         name=row.name,

@@ -26,10 +26,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from livedesk.config import Settings
 from livedesk.desk import posts
+from livedesk.desk.signin import SessionPolicy
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.urls import parse_networks
-from livedesk.web import api, feeds, pages, views
+from livedesk.web import api, auth, feeds, pages, users, views
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
 
@@ -47,9 +48,13 @@ SECURITY_HEADERS = [
 
 _ERROR_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
     422: "invalid_request",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -71,6 +76,28 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every response under /desk, and on every response to a request carrying an
+    API token: what they show depends on who asks, so no browser or proxy may keep a copy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == "/desk" or path.startswith("/desk/") or "authorization" in Headers(scope=scope)):
+            await self.app(scope, receive, send)
+            return
+
+        async def not_stored(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, not_stored)
 
 
 # A Host header: a name or a bracketed IPv6 address, then at most a numeric port.
@@ -159,14 +186,21 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
         redoc_url=None,
     )
     app.state.templates = environment()
+    app.state.session_policy = SessionPolicy.from_settings(settings)
+    app.state.trusted_proxies = trusted_proxies
     app.include_router(api.router)
     app.include_router(views.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
     app.mount("/static", StaticFiles(directory=str(files("livedesk.web") / "static")), name="static")
+    app.add_exception_handler(auth.SignInRequired, auth.sign_in_required)
+    app.add_exception_handler(auth.ApiAuthError, auth.api_auth_error)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(NoStore)
     app.add_middleware(AllowedHosts, hosts=allowed_host_names(settings.allowed_hosts))
     return app
 

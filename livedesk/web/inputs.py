@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated
+from urllib.parse import parse_qsl
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from livedesk.models import MAX_ID
@@ -22,6 +23,10 @@ MAX_CURSOR_CHARS = 120
 MAX_SLUG_CHARS = 100  # the topics.slug column
 MAX_OUTLET_CHARS = 253  # a DNS name
 MAX_QUERY_CHARS = 500
+# A desk form: a post's text and its fields, with room to spare; a password is at most a few kilobytes encoded.
+MAX_FORM_BYTES = 256 * 1024
+MAX_FORM_FIELDS = 100
+FORM_TYPE = "application/x-www-form-urlencoded"
 # Days a reader can filter on; outside them a day (or the day after it) is not a date a news desk holds.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 _EVENT_ID = re.compile(r"[0-9]{1,10}")  # ASCII digits only: int() also reads "²" and "٣"
@@ -66,3 +71,27 @@ def last_event_id(header: str | None) -> int | None:
     if _EVENT_ID.fullmatch(header) is None or int(header) > MAX_ID:
         raise HTTPException(400, "Last-Event-ID must be an event id sent by this server.")
     return int(header)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The fields of an HTML form (`application/x-www-form-urlencoded`; any other body has none), the last value
+    of a repeated name winning: 413 past MAX_FORM_BYTES, 400 for a body that is not a form. Read once per request
+    (the CSRF check and the route share it); values are never echoed in an error."""
+    cached: dict[str, str] | None = getattr(request.state, "form", None)
+    if cached is not None:
+        return cached
+    fields: dict[str, str] = {}
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() == FORM_TYPE:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise HTTPException(413, f"A form is at most {MAX_FORM_BYTES // 1024} KiB.")
+        try:
+            fields = dict(
+                parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS)
+            )
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPException(400, "The form could not be read.") from None
+    request.state.form = fields
+    return fields

@@ -28,6 +28,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """`template` rendered with `context`, and `csrf_token`: the signed-in session's, once livedesk.web.auth has
+    looked the session up for this request ("" otherwise), for the forms of desk pages."""
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
     html = request.app.state.templates.get_template(template).render(**context)
     return HTMLResponse(html, status_code=status_code)
 
