@@ -44,13 +44,18 @@ class SourceNotFoundError(LookupError):
     pass
 
 
-<<<<<<< HEAD
 class Store(
-    SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, PostStore, AuditStore
+    SyndicationStore,
+    StoryStore,
+    WebStore,
+    ViewStore,
+    EntityStore,
+    ClaimStore,
+    AccountStore,
+    SessionStore,
+    PostStore,
+    AuditStore,
 ):
-=======
-class Store(SyndicationStore, StoryStore, WebStore, ViewStore, EntityStore, ClaimStore, AccountStore, SessionStore):
->>>>>>> auth
     def __init__(self, engine: sa.Engine) -> None:
         """Wrap a ready engine; use Store.open(url), which also migrates."""
         self._engine = engine
