@@ -6,12 +6,13 @@ import asyncio
 import functools
 import inspect
 import itertools
+import json
 import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
@@ -692,6 +693,43 @@ def claims_history(claim: Annotated[int, _id("Claim id.")]) -> None:
     for c in changes:
         table.add_row(f"{c.at:%Y-%m-%d %H:%M:%S}", c.editor, c.previous, c.status, c.reason)
     console.print(table)
+
+
+# -- audit -----------------------------------------------------------------------------------------------
+
+MAX_AUDIT_LIMIT = 10_000
+
+
+@command(app, "audit")
+def audit(
+    target: Annotated[str | None, typer.Option(help="Only this target, e.g. post:12, story:3, source:4.")] = None,
+    actor: Annotated[str | None, typer.Option(help='Only this actor\'s name ("command line" for this CLI).')] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_AUDIT_LIMIT, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")] = False,
+) -> None:
+    """The audit log: every desk action with its actor, time, and before/after, newest first."""
+    with _store() as store:
+        entries = store.audit_entries(target=target, actor=actor, limit=limit)
+    if as_json:
+        for e in entries:
+            typer.echo(json.dumps({**asdict(e), "at": e.at.isoformat()}, ensure_ascii=False))
+        return
+    table = Table("id", "at", "actor", "action", "target", "before", "after")
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            Text(e.actor_name),
+            e.action,
+            Text(e.target),
+            Text(_compact(e.before)),
+            Text(_compact(e.after)),
+        )
+    console.print(table)
+
+
+def _compact(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 # -- users and tokens ------------------------------------------------------------------------------------
