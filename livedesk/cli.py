@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import click
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from livedesk.config import Settings
 from livedesk.desk import accounts as desk_accounts
 from livedesk.desk import claims as desk_claims
 from livedesk.desk import export as exporting
+from livedesk.desk import opml as desk_opml
 from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
@@ -39,6 +40,9 @@ from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.sources import SourceError, read_capped, write_opml
 from livedesk.publish import Bus, announcer, open_bus
 from livedesk.store import Store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="livedesk: a self-hosted live-updates news desk.", pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Manage the sources livedesk polls.")
@@ -224,7 +228,7 @@ def sources_import_opml(file: Path) -> None:
     settings = state.settings()
     with _store(settings) as store:
         try:
-            result = desk_sources.import_opml(store, read_capped(file, settings.max_bytes), str(file))
+            result = desk_opml.import_opml(store, read_capped(file, settings.max_bytes), str(file))
         except SourceError as err:
             raise click.ClickException(f"cannot read {file}: {err.reason}") from err
     console.print(f"{len(result.added)} added, {len(result.present)} already present, {len(result.skipped)} skipped")
@@ -545,11 +549,18 @@ def _serve(
         background = (
             [functools.partial(worker.poll_forever, settings=settings, before_round=before_poll)] if poll else []
         )
-        uvicorn.run(create_app(settings, background=background), **options)
+        uvicorn.run(create_app(settings, background=background, story_edits=desk_stories), **options)
         return
     # Worker processes build their own app from the environment (no polling: see `serve --workers`).
     os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url
-    uvicorn.run("livedesk.web.app:create_app", factory=True, workers=workers, **options)
+    uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
+
+
+def web_app() -> FastAPI:
+    """The app of a `serve --workers` process: settings from the environment, the desk's story edits at hand."""
+    from livedesk.web.app import create_app
+
+    return create_app(story_edits=desk_stories)
 
 
 @command(app)

@@ -1,34 +1,22 @@
-"""The sources livedesk polls: added (one URL check for every way in), imported from OPML, enabled, disabled, polled
-now. Every change is audited under its actor, in its own transaction."""
+"""The sources livedesk polls: added (one URL check for every way in, OPML imports too: livedesk.desk.opml),
+enabled, disabled, polled now. Every change is audited under its actor, in its own transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from livedesk.models import COMMAND_LINE, Actor, Source, SourceKind
-from livedesk.pipeline.sources import parse_opml
 from livedesk.store import SourceNotFoundError, Store
 from livedesk.urls import validate_source_url
 
 __all__ = [
     "MAX_REASON",
-    "OpmlImport",
     "SourceNotFoundError",
     "add_source",
     "disable_source",
     "enable_source",
-    "import_opml",
     "poll_now",
 ]
 
 MAX_REASON = 1_000
-
-
-@dataclass(frozen=True)
-class OpmlImport:
-    added: list[Source]
-    present: list[Source]  # listed in the file and already a source
-    skipped: list[tuple[str, str]]  # (URL, why it is unusable)
 
 
 def add_source(
@@ -45,24 +33,6 @@ def add_source(
     except ValueError:
         raise ValueError(f"kind: one of {', '.join(SourceKind)}") from None
     return store.add_source(validate_source_url(url), kind, title, actor=actor)
-
-
-def import_opml(store: Store, body: bytes, origin: str = "OPML", *, actor: Actor = COMMAND_LINE) -> OpmlImport:
-    """Add every feed the OPML document lists, in one transaction; unusable URLs are skipped and reported.
-    SourceError when `body` is not OPML."""
-    usable: list[tuple[str, SourceKind, str | None]] = []
-    skipped: list[tuple[str, str]] = []
-    for url, title in parse_opml(body, origin):
-        try:
-            usable.append((validate_source_url(url), SourceKind.FEED, title))
-        except ValueError as err:
-            skipped.append((url, str(err)))
-    results = store.add_sources(usable, actor=actor)
-    return OpmlImport(
-        added=[source for source, created in results if created],
-        present=[source for source, created in results if not created],
-        skipped=skipped,
-    )
 
 
 def enable_source(store: Store, source_id: int, *, actor: Actor = COMMAND_LINE) -> Source:

@@ -1,32 +1,22 @@
-"""Editors' story decisions: merge two stories, split articles off into a new one, set the title and summary
-readers see. Each is one transaction with its audit entry (the story stage rebuilds the centroids inside it, the
-claim ledger moves with the articles), then announced so the stories' open pages reload."""
+"""Editors' story decisions: merge two stories, split articles off into a new one. Each is one transaction with its
+audit entry (the story stage rebuilds the centroids inside it, the claim ledger moves with the articles), then
+announced so the stories' open pages reload.
+
+These need the pipeline's story stage: the web app is handed them (livedesk.web.app.StoryEdits) rather than
+importing them, so a web process never loads the pipeline unless it runs it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
 
-from livedesk.models import COMMAND_LINE, Actor, Story
+from livedesk.models import COMMAND_LINE, Actor
 from livedesk.pipeline.enrich.claims.ledger import move_claims_on_merge, rehome_claims_on_split
 from livedesk.pipeline.stories import DEFAULT, StoryNotFoundError, StorySettings, lock_stories, rebuild
 from livedesk.publish import Bus, Update
 from livedesk.store import Store
 
-__all__ = [
-    "MAX_SUMMARY",
-    "MAX_TITLE",
-    "StoryNotFoundError",
-    "edit",
-    "edit_story",
-    "merge",
-    "merge_stories",
-    "split",
-    "split_story",
-]
-
-MAX_TITLE = 300
-MAX_SUMMARY = 2_000
+__all__ = ["StoryNotFoundError", "merge", "merge_stories", "split", "split_story"]
 
 
 def merge_stories(
@@ -83,32 +73,6 @@ def split_story(
         return new
 
 
-def edit_story(
-    store: Store,
-    story_id: int,
-    *,
-    title: str | None = None,
-    summary: str | None = None,
-    actor: Actor = COMMAND_LINE,
-) -> Story:
-    """Set the title and/or summary readers see instead of the computed ones (an empty one gives the computed one
-    back; None leaves it as it is). ValueError when too long or nothing is given, StoryNotFoundError."""
-    changes: dict[str, str | None] = {}
-    for name, value, limit in (("desk_title", title, MAX_TITLE), ("desk_summary", summary, MAX_SUMMARY)):
-        if value is None:
-            continue
-        cleaned = " ".join(value.split()) if name == "desk_title" else value.strip()
-        if len(cleaned) > limit:
-            raise ValueError(f"{name.removeprefix('desk_')}: at most {limit:,} characters")
-        changes[name] = cleaned or None
-    if not changes:
-        raise ValueError("give a title or a summary")
-    story = store.set_story_text(actor, story_id, changes)
-    if story is None:
-        raise StoryNotFoundError(story_id)
-    return story
-
-
 async def merge(store: Store, bus: Bus, keep: int, absorb: int, *, actor: Actor = COMMAND_LINE) -> None:
     """`merge_stories`, announced: later arrivals follow, open pages of both stories reload."""
     await asyncio.to_thread(lambda: merge_stories(store, keep, absorb, actor=actor))
@@ -125,18 +89,3 @@ async def split(
     for changed in (story_id, new):
         await bus.publish(Update.story_changed(changed))
     return new
-
-
-async def edit(
-    store: Store,
-    bus: Bus,
-    story_id: int,
-    *,
-    title: str | None = None,
-    summary: str | None = None,
-    actor: Actor = COMMAND_LINE,
-) -> Story:
-    """`edit_story`, announced: the story's open pages reload with the new title and summary."""
-    story = await asyncio.to_thread(lambda: edit_story(store, story_id, title=title, summary=summary, actor=actor))
-    await bus.publish(Update.story_changed(story_id))
-    return story

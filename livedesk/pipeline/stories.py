@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from livedesk.models import StoredArticle, Story, StoryMember
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
-from livedesk.store.stories import Candidate, StorySession, StoryState
+from livedesk.store.stories import Candidate, StoryNotFoundError, StorySession, StoryState
 from livedesk.text import ends_sentence, name_key, sentence_spans
 from livedesk.urls import canonicalize_url, url_hash
 
@@ -65,10 +65,6 @@ class StorySettings:
 
 
 DEFAULT = StorySettings()
-
-
-class StoryNotFoundError(LookupError):
-    pass
 
 
 # -- pure text → vector --------------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ DOCUMENT_COUNT = ""
 DESK_TEXT = ("desk_title", "desk_summary")
 
 
+class StoryNotFoundError(LookupError):
+    pass
+
+
 @dataclass(frozen=True)
 class Candidate:
     """An active story that shares terms with the article: only the postings of those terms are read."""
