@@ -112,7 +112,7 @@ def sign_in(
     password: str,
     address: str,
     *,
-    policy: SessionPolicy = SessionPolicy(),
+    policy: SessionPolicy = SessionPolicy(),  # frozen: one shared default is safe
     now: datetime | None = None,
 ) -> SignedIn:
     """Check `name`'s password and open a new session; SignInRefused or SignInLimited otherwise."""
@@ -138,7 +138,7 @@ def signed_in(
     store: Store,
     secret: str,
     *,
-    policy: SessionPolicy = SessionPolicy(),
+    policy: SessionPolicy = SessionPolicy(),  # frozen: one shared default is safe
     now: datetime | None = None,
 ) -> DeskSession | None:
     """The live session whose cookie holds `secret`, its use recorded; None when unknown, expired, or its user is

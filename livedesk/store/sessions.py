@@ -52,7 +52,7 @@ class SessionStore:
         disabled."""
         query = (
             sa.select(
-                *users.c,
+                users,
                 desk_sessions.c.csrf_token,
                 desk_sessions.c.created_at.label("session_created_at"),
                 desk_sessions.c.last_seen_at,

@@ -88,8 +88,9 @@ class NoStore:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == "/desk" or path.startswith("/desk/") or "authorization" in Headers(scope=scope)):
+        if scope["type"] != "http" or not (
+            scope["path"] == "/desk" or scope["path"].startswith("/desk/") or "authorization" in Headers(scope=scope)
+        ):
             await self.app(scope, receive, send)
             return
 

@@ -38,7 +38,7 @@ from livedesk.models import DeskSession, Role, User
 from livedesk.store import Store
 from livedesk.web.inputs import read_form
 from livedesk.web.pages import render
-from livedesk.web.views import client_address, is_same_origin
+from livedesk.web.views import client_address, is_same_origin, is_trusted_proxy
 
 __all__ = [
     "CSRF_COOKIE",
@@ -145,7 +145,8 @@ def api_user(role: Role) -> Callable[[Request], Awaitable[User]]:
                 {"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         if not user.role.at_least(role):
-            raise ApiAuthError(403, "forbidden", f"This needs the {role} role or above; the token's user is {user.role}.")
+            message = f"This needs the {role} role or above; the token's user is {user.role}."
+            raise ApiAuthError(403, "forbidden", message)
         return user
 
     return token_holder
@@ -171,7 +172,7 @@ async def login(request: Request) -> Response:
     fields = await read_form(request)
     token = request.cookies.get(CSRF_COOKIE, "")
     if not token or not _equal(fields.get("csrf_token", ""), token):
-        raise HTTPException(403, "The sign-in form has expired or did not come from this site; reload it and try again.")
+        raise HTTPException(403, "The sign-in form has expired or did not come from this site; reload it, try again.")
     name, next_path = fields.get("name", ""), local_path(fields.get("next"))
     state = request.app.state
     address = client_address(
@@ -245,9 +246,7 @@ def _login_page(
         name=name if len(name) <= MAX_NAME else "",
         message=message,
     )
-    response.set_cookie(
-        CSRF_COOKIE, token, path="/desk", secure=_https(request), httponly=True, samesite="strict"
-    )
+    response.set_cookie(CSRF_COOKIE, token, path="/desk", secure=_https(request), httponly=True, samesite="strict")
     return response
 
 
@@ -301,4 +300,10 @@ def _this_page(request: Request) -> str:
 
 
 def _https(request: Request) -> bool:
-    return request.url.scheme == "https"
+    """Whether the browser reached the site over https: here, or at a trusted proxy that says so (the cookies are
+    then Secure: never sent over plain http)."""
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return proto == "https" and is_trusted_proxy(peer, request.app.state.trusted_proxies)

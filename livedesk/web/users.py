@@ -45,7 +45,7 @@ async def add_user(request: Request, me: Admin) -> Response:
 
     def add(store: Store) -> Done:
         user = accounts.add_user(store, fields.get("name", ""), fields.get("role", ""), fields.get("password", ""))
-        _audit(store, me, "user.add", user.name, None, {"role": str(user.role)})
+        _audit(store, me, "user.add", f"user:{user.name}", None, {"role": str(user.role)})
         return Done(f"Added {user.name} ({user.role}).")
 
     return await _act(request, me, add)
@@ -61,7 +61,7 @@ async def change_role(request: Request, me: Admin) -> Response:
             raise ValueError("You cannot change your own role; ask another admin.")
         before = _user(store, name)
         user = accounts.set_role(store, name, fields.get("role", ""))
-        _audit(store, me, "user.role", name, {"role": str(before.role)}, {"role": str(user.role)})
+        _audit(store, me, "user.role", f"user:{name}", {"role": str(before.role)}, {"role": str(user.role)})
         return Done(f"{name} is now {user.role}.")
 
     return await _act(request, me, change)
@@ -114,7 +114,7 @@ async def _set_disabled(request: Request, me: User, disabled: bool) -> Response:
         before = _user(store, name)
         accounts.set_user_disabled(store, name, disabled)
         action = "user.disable" if disabled else "user.enable"
-        _audit(store, me, action, name, {"disabled": before.disabled}, {"disabled": disabled})
+        _audit(store, me, action, f"user:{name}", {"disabled": before.disabled}, {"disabled": disabled})
         return Done(f"{name} is {'disabled: signed out everywhere, tokens stopped' if disabled else 'enabled'}.")
 
     return await _act(request, me, set_disabled)
@@ -162,6 +162,7 @@ def _user(store: Store, name: str) -> User:
     return user
 
 
-def _audit(store: Store, me: User, action: str, target: str, before: Any, after: Any) -> None:
-    # AUDIT: record_audit and Actor arrive with the audit log (migration 0010).
-    store.record_audit(Actor(me.id, me.name), action, target, before, after)
+def _audit(
+    store: Store, me: User, action: str, target: str, before: dict[str, Any] | None, after: dict[str, Any]
+) -> None:
+    store.record_audit(Actor(me.id, me.name, me.role), action, target, before, after)

@@ -162,12 +162,18 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return ip
 
 
+def is_trusted_proxy(peer: str, trusted_proxies: Sequence[IPNetwork]) -> bool:
+    """Whether the peer address `peer` is one of the trusted proxies, whose forwarding headers are believed."""
+    address = _ip(peer)
+    return address is not None and any(address in network for network in trusted_proxies)
+
+
 def client_address(peer: str, forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]) -> str:
     """The reader's address. `X-Forwarded-For` (`forwarded_for`, each header sent) counts only when the peer is
     a trusted proxy: then it is the right-most entry that is not a trusted proxy itself — each proxy appends
     the address it was reached from, so the entries left of that are whatever the client claimed."""
     address = _ip(peer)
-    if address is None or not any(address in network for network in trusted_proxies):
+    if address is None or not is_trusted_proxy(peer, trusted_proxies):
         return peer
     entries = [entry for header in forwarded_for for entry in header.split(",")]
     for entry in reversed(entries):
