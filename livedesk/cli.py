@@ -6,14 +6,15 @@ import asyncio
 import functools
 import inspect
 import itertools
+import json
 import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import click
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from livedesk.config import Settings
 from livedesk.desk import accounts as desk_accounts
 from livedesk.desk import claims as desk_claims
 from livedesk.desk import export as exporting
+from livedesk.desk import opml as desk_opml
 from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
@@ -38,6 +40,9 @@ from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.sources import SourceError, read_capped, write_opml
 from livedesk.publish import Bus, announcer, open_bus
 from livedesk.store import Store
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="livedesk: a self-hosted live-updates news desk.", pretty_exceptions_enable=False)
 sources_app = typer.Typer(help="Manage the sources livedesk polls.")
@@ -223,7 +228,7 @@ def sources_import_opml(file: Path) -> None:
     settings = state.settings()
     with _store(settings) as store:
         try:
-            result = desk_sources.import_opml(store, read_capped(file, settings.max_bytes), str(file))
+            result = desk_opml.import_opml(store, read_capped(file, settings.max_bytes), str(file))
         except SourceError as err:
             raise click.ClickException(f"cannot read {file}: {err.reason}") from err
     console.print(f"{len(result.added)} added, {len(result.present)} already present, {len(result.skipped)} skipped")
@@ -544,11 +549,18 @@ def _serve(
         background = (
             [functools.partial(worker.poll_forever, settings=settings, before_round=before_poll)] if poll else []
         )
-        uvicorn.run(create_app(settings, background=background), **options)
+        uvicorn.run(create_app(settings, background=background, story_edits=desk_stories), **options)
         return
     # Worker processes build their own app from the environment (no polling: see `serve --workers`).
     os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url
-    uvicorn.run("livedesk.web.app:create_app", factory=True, workers=workers, **options)
+    uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
+
+
+def web_app() -> FastAPI:
+    """The app of a `serve --workers` process: settings from the environment, the desk's story edits at hand."""
+    from livedesk.web.app import create_app
+
+    return create_app(story_edits=desk_stories)
 
 
 @command(app)
@@ -692,6 +704,43 @@ def claims_history(claim: Annotated[int, _id("Claim id.")]) -> None:
     for c in changes:
         table.add_row(f"{c.at:%Y-%m-%d %H:%M:%S}", c.editor, c.previous, c.status, c.reason)
     console.print(table)
+
+
+# -- audit -----------------------------------------------------------------------------------------------
+
+MAX_AUDIT_LIMIT = 10_000
+
+
+@command(app, "audit")
+def audit(
+    target: Annotated[str | None, typer.Option(help="Only this target, e.g. post:12, story:3, source:4.")] = None,
+    actor: Annotated[str | None, typer.Option(help='Only this actor\'s name ("command line" for this CLI).')] = None,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_AUDIT_LIMIT, help="How many, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")] = False,
+) -> None:
+    """The audit log: every desk action with its actor, time, and before/after, newest first."""
+    with _store() as store:
+        entries = store.audit_entries(target=target, actor=actor, limit=limit)
+    if as_json:
+        for e in entries:
+            typer.echo(json.dumps({**asdict(e), "at": e.at.isoformat()}, ensure_ascii=False))
+        return
+    table = Table("id", "at", "actor", "action", "target", "before", "after")
+    for e in entries:
+        table.add_row(
+            str(e.id),
+            f"{e.at:%Y-%m-%d %H:%M:%S}",
+            Text(e.actor_name),
+            e.action,
+            Text(e.target),
+            Text(_compact(e.before)),
+            Text(_compact(e.after)),
+        )
+    console.print(table)
+
+
+def _compact(value: object) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 # -- users and tokens ------------------------------------------------------------------------------------

@@ -327,3 +327,30 @@ async def test_ingest_announces_new_articles_to_other_processes_on_postgres(post
                         break
     finally:
         await bus.stop()
+
+
+def test_audit_lists_desk_actions_with_actor_time_and_before_after(tmp_path: Path) -> None:
+    db = tmp_path / "desk.db"
+    assert livedesk("ingest", str(SITE), db=db).returncode == 0
+    assert livedesk("sources", "add", "https://news.example/feed.xml", db=db).returncode == 0
+    assert livedesk("sources", "disable", "1", "--reason", "moved to a paywall", db=db).returncode == 0
+    created = livedesk("live", "create", "--slug", "gates", "--title", "Gates", "--query", "gates", db=db)
+    assert created.returncode == 0, created.stderr
+    with Store.open(f"sqlite:///{db}") as store:
+        first, *others = [story.id for story in store.list_stories()]
+    assert others, "the sample site gives more than one story"
+    assert livedesk("stories", "merge", str(first), str(others[0]), db=db).returncode == 0
+
+    table = livedesk("audit", db=db)
+    assert table.returncode == 0, table.stderr
+    for shown in ("source.add", "source.disable", "topic.create", "story.merge", "command line", "moved to a paywall"):
+        assert shown in table.stdout
+
+    lines = livedesk("audit", "--json", "--target", "source:1", db=db).stdout.splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert [e["action"] for e in entries] == ["source.disable", "source.add"]
+    disable = entries[0]
+    assert disable["actor_name"] == "command line" and datetime.fromisoformat(disable["at"]).tzinfo is not None
+    assert (disable["before"]["disabled"], disable["after"]["disabled"]) == (False, True)
+    assert len(livedesk("audit", "--json", "--limit", "1", db=db).stdout.splitlines()) == 1
+    assert livedesk("audit", "--json", "--actor", "nobody", db=db).stdout == ""

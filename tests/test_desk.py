@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from livedesk.desk import claims as desk_claims
+from livedesk.desk import opml as desk_opml
 from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
@@ -152,7 +153,7 @@ def test_an_opml_import_is_one_transaction_and_skips_unusable_urls(store: Store)
         b"</body></opml>"
     )
     with commits(store) as count:
-        result = desk_sources.import_opml(store, opml)
+        result = desk_opml.import_opml(store, opml)
     assert count == [1]
     assert [s.url for s in result.added] == ["https://a.example/feed.xml", "https://c.example/feed.xml"]
     assert [s.url for s in result.present] == ["https://b.example/rss"]

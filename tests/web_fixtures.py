@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from livedesk.config import Settings
+from livedesk.desk import stories as desk_stories
 from livedesk.desk.stories import merge_stories
 from livedesk.models import StoredArticle
 from livedesk.pipeline import process
@@ -96,7 +97,10 @@ TEST_HOSTS = "testserver,127.0.0.1"
 async def running_app(database_url: str, **settings: Any) -> AsyncIterator[FastAPI]:
     """The app on `database_url` with its lifespan running, answering to the test host names; other `settings` as
     given."""
-    app = create_app(Settings(database_url=database_url, **{"allowed_hosts": TEST_HOSTS, **settings}))
+    # With the desk's story edits, as `livedesk serve` starts it.
+    app = create_app(
+        Settings(database_url=database_url, **{"allowed_hosts": TEST_HOSTS, **settings}), story_edits=desk_stories
+    )
     async with app.router.lifespan_context(app):
         yield app
 

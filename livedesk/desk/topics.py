@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from livedesk.models import Topic, TopicQuery
+from livedesk.models import COMMAND_LINE, Actor, Topic, TopicQuery
 from livedesk.store import Store
 from livedesk.store.web import TopicExistsError
 
@@ -22,6 +22,7 @@ def create_topic(
     keywords: str = "",
     sources: Iterable[str] = (),
     story_ids: Iterable[int] = (),
+    actor: Actor = COMMAND_LINE,
 ) -> Topic:
     """A new topic page; ValueError for a bad slug, an empty title or no criterion, TopicExistsError for a slug
     in use."""
@@ -32,7 +33,10 @@ def create_topic(
     query = TopicQuery(keywords=keywords.strip(), sources=tuple(sources), story_ids=tuple(story_ids))
     if not (query.keywords or query.sources or query.story_ids):
         raise ValueError("give keywords, sources or stories")
-    return store.create_topic(slug, title.strip(), query)
+    topic = store.create_topic(slug, title.strip(), query)
+    after = {"slug": slug, "title": topic.title, "keywords": query.keywords, "sources": list(query.sources)}
+    store.record_audit(actor, "topic.create", f"topic:{topic.id}", None, {**after, "story_ids": list(query.story_ids)})
+    return topic
 
 
 def list_topics(store: Store) -> list[Topic]:

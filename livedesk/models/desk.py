@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from livedesk.models.accounts import Role
+from livedesk.models.accounts import Role, User
 
 
 class PostStatus(StrEnum):
@@ -24,6 +24,11 @@ class Actor:
     user_id: int | None
     name: str
     role: Role | None = None
+
+    @classmethod
+    def for_user(cls, user: User) -> Actor:
+        """A signed-in user (or a token's holder) as the service layer sees them."""
+        return cls(user.id, user.name, user.role)
 
 
 COMMAND_LINE = Actor(user_id=None, name="command line")

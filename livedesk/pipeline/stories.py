@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from livedesk.models import StoredArticle, StoryMember
+from livedesk.models import StoredArticle, Story, StoryMember
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
-from livedesk.store.stories import Candidate, StorySession, StoryState
+from livedesk.store.stories import Candidate, StoryNotFoundError, StorySession, StoryState
 from livedesk.text import ends_sentence, name_key, sentence_spans
 from livedesk.urls import canonicalize_url, url_hash
 
@@ -65,10 +65,6 @@ class StorySettings:
 
 
 DEFAULT = StorySettings()
-
-
-class StoryNotFoundError(LookupError):
-    pass
 
 
 # -- pure text → vector --------------------------------------------------------------------------------------
@@ -346,12 +342,14 @@ def _add(
     return session.add(member, state, previous=story, previous_centroid=existing, new_terms=vector.keys())
 
 
-def lock_stories(edit: EditSession, *story_ids: int) -> None:
-    """Lock the stories an editor's decision rewrites; StoryNotFoundError for one that does not exist."""
+def lock_stories(edit: EditSession, *story_ids: int) -> dict[int, Story]:
+    """Lock the stories an editor's decision rewrites (and return them as they were); StoryNotFoundError for one
+    that does not exist."""
     found = edit.lock_stories(story_ids)
     for story_id in story_ids:
         if story_id not in found:
             raise StoryNotFoundError(story_id)
+    return found
 
 
 def rebuild(

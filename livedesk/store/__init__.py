@@ -18,9 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from livedesk.models import Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
+from livedesk.models import Actor, Article, Source, SourceKind, StoredArticle, Upserted, UpsertOutcome
+from livedesk.store import audit, revisions
 from livedesk.store import engine as engines
-from livedesk.store import revisions
 from livedesk.store.accounts import AccountStore
 from livedesk.store.audit import AuditStore
 from livedesk.store.claims import ClaimStore
@@ -110,12 +110,17 @@ class Store(
 
     # sources
 
-    def add_source(self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None) -> tuple[Source, bool]:
+    def add_source(
+        self, url: str, kind: SourceKind = SourceKind.FEED, title: str | None = None, *, actor: Actor | None = None
+    ) -> tuple[Source, bool]:
         """The source at `url`, created if new; `created` tells which. An existing one is left as is."""
-        return self.add_sources([(url, kind, title)])[0]
+        return self.add_sources([(url, kind, title)], actor=actor)[0]
 
-    def add_sources(self, entries: Sequence[tuple[str, SourceKind, str | None]]) -> list[tuple[Source, bool]]:
-        """`add_source` for each (url, kind, title), in one transaction: all are added or none."""
+    def add_sources(
+        self, entries: Sequence[tuple[str, SourceKind, str | None]], *, actor: Actor | None = None
+    ) -> list[tuple[Source, bool]]:
+        """`add_source` for each (url, kind, title), in one transaction: all are added or none. With `actor`, each
+        new source gets its audit entry in that transaction."""
         added = []
         with self._write() as connection:
             for url, kind, title in entries:
@@ -128,6 +133,8 @@ class Store(
                 row = connection.execute(insert).first()
                 if row is not None:
                     added.append((_source(row), True))
+                    if actor is not None:
+                        audit.record(connection, actor, "source.add", f"source:{row.id}", None, _source_state(row))
                 else:
                     existing = connection.execute(sa.select(sources).where(sources.c.url == url)).one()
                     added.append((_source(existing), False))
@@ -203,22 +210,47 @@ class Store(
             leased_until=None,
         )
 
-    def enable_source(self, source_id: int) -> Source:
-        """Re-enable a disabled source with a clean slate; it is due at once."""
+    def enable_source(self, source_id: int, *, actor: Actor | None = None) -> Source:
+        """Re-enable a disabled source with a clean slate; it is due at once. Audited as `actor`'s, if given."""
         return self._update_source(
-            source_id, disabled=False, disabled_reason=None, error_count=0, last_error=None, next_poll_at=None
+            source_id,
+            disabled=False,
+            disabled_reason=None,
+            error_count=0,
+            last_error=None,
+            next_poll_at=None,
+            audited=None if actor is None else (actor, "source.enable"),
         )
 
-    def disable_source(self, source_id: int, reason: str) -> Source:
+    def disable_source(self, source_id: int, reason: str, *, actor: Actor | None = None) -> Source:
         """Stop polling a source (an editor's decision, kept with its reason) until it is enabled again."""
-        return self._update_source(source_id, disabled=True, disabled_reason=reason)
+        audited = None if actor is None else (actor, "source.disable")
+        return self._update_source(source_id, disabled=True, disabled_reason=reason, audited=audited)
 
-    def _update_source(self, source_id: int, **values: Any) -> Source:
+    def poll_source_now(self, source_id: int, actor: Actor, *, now: datetime | None = None) -> Source:
+        """Make a source due now: the running poller takes it on its next round. A lease still held stays (that
+        poll is under way); an expired one is cleared."""
+        now = now or _now()
+        return self._update_source(
+            source_id,
+            next_poll_at=now,
+            leased_until=sa.case((sources.c.leased_until > now, sources.c.leased_until), else_=None),
+            audited=(actor, "source.poll_now"),
+        )
+
+    def _update_source(self, source_id: int, *, audited: tuple[Actor, str] | None = None, **values: Any) -> Source:
         update = sa.update(sources).where(sources.c.id == source_id).values(**values).returning(*sources.c)
         with self._write() as connection:
+            # The state before, for the audit entry only: the poller's own updates skip this read.
+            current = sa.select(sources).where(sources.c.id == source_id)
+            before = None if audited is None else connection.execute(current).first()
             row = connection.execute(update).first()
-        if row is None:
-            raise SourceNotFoundError(source_id)
+            if row is None:
+                raise SourceNotFoundError(source_id)
+            if audited is not None and before is not None:
+                actor, action = audited
+                target = f"source:{source_id}"
+                audit.record(connection, actor, action, target, _source_state(before), _source_state(row))
         return _source(row)
 
     # articles
@@ -374,3 +406,14 @@ def _stored_article(row: sa.Row[Any]) -> StoredArticle:
 def _source(row: sa.Row[Any]) -> Source:
     values = {name: row._mapping[name] for name in _SOURCE_FIELDS}
     return Source(**{**values, "kind": SourceKind(values["kind"])})
+
+
+def _source_state(row: sa.Row[Any]) -> dict[str, Any]:
+    """What the audit log keeps of a source before and after a change."""
+    return {
+        "url": row.url,
+        "kind": row.kind,
+        "disabled": row.disabled,
+        "disabled_reason": row.disabled_reason,
+        "next_poll_at": row.next_poll_at.isoformat() if row.next_poll_at else None,
+    }

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from livedesk.models import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
+from livedesk.models import COMMAND_LINE, Actor, Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
+from livedesk.store import audit
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
 claims = sa.Table(
@@ -159,8 +160,10 @@ class ClaimStore:
         with self._write() as connection:
             update_statuses(connection, statuses)
 
-    def set_claim_status(self, claim_id: int, status: ClaimStatus, *, editor: str, reason: str) -> StatusChange:
-        """An editor's decision: the new status, kept with who, when and why."""
+    def set_claim_status(
+        self, claim_id: int, status: ClaimStatus, *, editor: str, reason: str, actor: Actor = COMMAND_LINE
+    ) -> StatusChange:
+        """An editor's decision: the new status, kept with who, when and why (and in the audit log, as `actor`'s)."""
         now = datetime.now(UTC)
         with self._write() as connection:
             previous = connection.execute(
@@ -171,6 +174,14 @@ class ClaimStore:
             connection.execute(sa.update(claims).where(claims.c.id == claim_id).values(status=status, editor_set=True))
             change = StatusChange(claim_id, status, ClaimStatus(previous), editor, reason, now)
             connection.execute(sa.insert(claim_status_history).values(**change.__dict__))
+            audit.record(
+                connection,
+                actor,
+                "claim.status",
+                f"claim:{claim_id}",
+                {"status": str(change.previous)},
+                {"status": str(status), "editor": editor, "reason": reason},
+            )
             return change
 
 

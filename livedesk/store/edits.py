@@ -4,9 +4,10 @@ the writes that apply them see the same data, and a failure anywhere leaves noth
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-from livedesk.models import ClaimStatus, EntityRef, LedgerEntry, Story, StoryMember
-from livedesk.store import claims, entities, stories
+from livedesk.models import Actor, ClaimStatus, EntityRef, LedgerEntry, Story, StoryMember
+from livedesk.store import audit, claims, entities, stories
 from livedesk.store.claims import ClaimMatcher
 from livedesk.store.stories import StorySession, StoryState
 
@@ -38,3 +39,9 @@ class EditSession(StorySession):
         self, states: list[StoryState], moves: Mapping[int, list[int]], *, delete: Iterable[int] = ()
     ) -> list[int]:
         return stories.rewrite_stories(self._connection, states, moves, delete=delete)
+
+    def record_audit(
+        self, actor: Actor, action: str, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        """The decision's audit entry, committed with it."""
+        audit.record(self._connection, actor, action, target, before, after)

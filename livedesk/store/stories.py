@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from livedesk.models import Story, StoryMember
-from livedesk.store import revisions
+from livedesk.models import Actor, Story, StoryMember
+from livedesk.store import audit, revisions
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
 stories = sa.Table(
@@ -63,6 +63,12 @@ term_stats = sa.Table(
 sa.Index("ix_articles_story_id", articles.c.story_id)
 
 DOCUMENT_COUNT = ""
+# What an editor may set on a story: shown instead of the computed title and summary (None: the computed one).
+DESK_TEXT = ("desk_title", "desk_summary")
+
+
+class StoryNotFoundError(LookupError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,24 @@ class StoryStore:
         )
         with self._read() as connection:
             return list(connection.execute(query).scalars())
+
+    def set_story_text(self, actor: Actor, story_id: int, changes: Mapping[str, str | None]) -> Story | None:
+        """Set the editor's title and/or summary of a story (`changes` keyed by DESK_TEXT; None gives the computed
+        one back), with its audit entry; None if there is no such story."""
+        unknown = set(changes) - set(DESK_TEXT)
+        if unknown:
+            raise ValueError(f"not a story's desk text: {', '.join(sorted(unknown))}")
+        with self._write() as connection:
+            row = connection.execute(sa.select(stories).where(stories.c.id == story_id).with_for_update()).first()
+            if row is None:
+                return None
+            before = {name: row._mapping[name] for name in DESK_TEXT}
+            after = {**before, **changes}
+            updated = connection.execute(
+                sa.update(stories).where(stories.c.id == story_id).values(**changes).returning(*stories.c)
+            ).one()
+            audit.record(connection, actor, "story.edit", f"story:{story_id}", before, after)
+        return _story(updated)
 
     def list_stories(self, *, limit: int | None = None) -> list[Story]:
         """Stories, the most recently updated first."""

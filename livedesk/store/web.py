@@ -179,13 +179,31 @@ class WebStore:
 
     # streams
 
-    def page(self, selection: Selection, *, before: Position | None = None, limit: int = PAGE_SIZE) -> StreamPage:
-        """Up to `limit` items of the selection, newest first, strictly older than `before`."""
+    def page(
+        self,
+        selection: Selection,
+        *,
+        before: Position | None = None,
+        limit: int = PAGE_SIZE,
+        with_hidden: bool = False,
+    ) -> StreamPage:
+        """Up to `limit` items of the selection, newest first, strictly older than `before`; hidden items only
+        `with_hidden` (the desk's view of a page)."""
         with self._read() as connection:
-            return self._page(connection, selection, before, limit)
+            return self._page(connection, selection, before, limit, with_hidden=with_hidden)
 
-    def _page(self, connection: sa.Connection, selection: Selection, before: Position | None, limit: int) -> StreamPage:
-        shown = self._items(selection).where(articles.c.hidden_reason.is_(None))
+    def _page(
+        self,
+        connection: sa.Connection,
+        selection: Selection,
+        before: Position | None,
+        limit: int,
+        *,
+        with_hidden: bool = False,
+    ) -> StreamPage:
+        shown = self._items(selection)
+        if not with_hidden:
+            shown = shown.where(articles.c.hidden_reason.is_(None))
         query = shown.order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
         if before is not None:
             after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(

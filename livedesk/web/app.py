@@ -30,7 +30,8 @@ from livedesk.desk.signin import SessionPolicy
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.urls import parse_networks
-from livedesk.web import api, auth, feeds, oidc, pages, users, views
+from livedesk.web import api, auth, desk, desk_api, feeds, oidc, pages, users, views
+from livedesk.web.edits import StoryEdits
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
 
@@ -54,6 +55,7 @@ _ERROR_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     410: "gone",
     413: "too_large",
     422: "invalid_request",
@@ -148,8 +150,14 @@ class _App(FastAPI):
         return SecurityHeaders(super().build_middleware_stack())
 
 
-def create_app(settings: Settings | None = None, *, background: Sequence[BackgroundTask] = ()) -> FastAPI:
-    """The web app on `settings.database_url`, running `background` tasks while it serves."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    background: Sequence[BackgroundTask] = (),
+    story_edits: StoryEdits | None = None,
+) -> FastAPI:
+    """The web app on `settings.database_url`, running `background` tasks while it serves; the desk merges and
+    splits stories with `story_edits`."""
     settings = settings or Settings.from_env()
     trusted_proxies = parse_networks(settings.trusted_proxies)  # a bad CIDR fails here, before anything is opened
 
@@ -190,16 +198,19 @@ def create_app(settings: Settings | None = None, *, background: Sequence[Backgro
         redoc_url=None,
     )
     app.state.templates = environment()
+    app.state.story_edits = story_edits
     app.state.session_policy = SessionPolicy.from_settings(settings)
     app.state.oidc = oidc.OpenIDProvider.configured(settings)
     app.state.trusted_proxies = trusted_proxies
     app.include_router(api.router)
+    app.include_router(desk_api.router)
     app.include_router(views.router)
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(oidc.router)
     app.include_router(users.router)
+    app.include_router(desk.router)
     app.mount("/static", StaticFiles(directory=str(files("livedesk.web") / "static")), name="static")
     app.add_exception_handler(auth.SignInRequired, auth.sign_in_required)
     app.add_exception_handler(auth.ApiAuthError, auth.api_auth_error)
