@@ -9,22 +9,16 @@ contributor submits a draft, through the same service layer the desk uses, so th
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import socket
 import sys
-import tempfile
 from pathlib import Path
 
-import uvicorn
 from playwright.async_api import async_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from docs.make_screenshots import CHROMIUM_ARGS, ingest_demo  # noqa: E402
+from docs.make_screenshots import CHROMIUM_ARGS, main, serving  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
-from livedesk.demo import DemoServer  # noqa: E402
 from livedesk.desk import accounts, posts  # noqa: E402
 from livedesk.desk import stories as desk_stories  # noqa: E402
 from livedesk.desk.signin import sign_in  # noqa: E402
@@ -61,14 +55,7 @@ def write_posts(store: Store, story_id: int) -> None:
 
 async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
     app = create_app(settings, story_edits=desk_stories)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    async with serving(app) as base:
         store: Store = app.state.store
         story = max(store.list_stories(), key=lambda s: s.article_count)
         write_posts(store, story.id)
@@ -89,27 +76,7 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
                 print(f"{out / name}: {base + path}")
                 await context.close()
             await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, DemoServer(hostnames=True) as demo:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-            allowed_networks="127.0.0.0/8",
-            resolve=demo.resolve,
-            per_host_delay=0.0,
-        )
-        asyncio.run(ingest_demo(settings, demo))
-        asyncio.run(shoot(settings, args.chromium, args.out))
 
 
 if __name__ == "__main__":
-    main()
+    main(shoot)

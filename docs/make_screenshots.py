@@ -13,9 +13,13 @@ import asyncio
 import socket
 import sys
 import tempfile
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from playwright.async_api import async_playwright
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,16 +50,26 @@ async def ingest_demo(settings: Settings, demo: DemoServer) -> None:
         await worker.poll_once(store, None, settings)
 
 
-async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
-    app = create_app(settings)
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """`app` on uvicorn at a free loopback port, its lifespan running; yields the base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
+    app = create_app(settings)
+    async with serving(app) as base:
         story = max(app.state.store.list_stories(), key=lambda s: s.article_count)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
@@ -66,14 +80,11 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
                 await page.screenshot(path=out / name)
                 print(f"{out / name}: {base + path}")
             await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(shoot: Callable[[Settings, Path, Path], Coroutine[Any, Any, None]] = shoot) -> None:
+    """Ingest the demo into a temporary database, then `shoot` its pages (the arguments say where to)."""
+    parser = argparse.ArgumentParser(description=(sys.modules[shoot.__module__].__doc__ or "").splitlines()[0])
     parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     args = parser.parse_args()
