@@ -18,7 +18,8 @@ from livedesk.publish import Update
 from livedesk.store import Store
 from livedesk.store.posts import Placement
 from tests import xss
-from tests.browser_fixtures import LiveServer
+from tests.browser_fixtures import LiveServer, sign_in_through_the_form
+from tests.desk_fixtures import add_user
 from tests.test_browser import update_ids, wait_for
 from tests.web_fixtures import NOW, one_story, put, series
 
@@ -239,6 +240,43 @@ def test_hostile_posts_run_nothing_in_the_browser(server: LiveServer, browser: A
     assert_nothing_ran(page, story_path)
     assert dialogs == dialogs_live == []
     page.close()
+
+
+def test_hostile_input_runs_nothing_on_the_desk_pages(server: LiveServer, browser: Any) -> None:
+    """Editors read what other editors, contributors, outlets and sources wrote: notes, reasons, titles, names. An
+    admin opens every desk page (and the reader pages again, now with a hostile story title and claim) in Chromium;
+    each page's HTML is inert and nothing ran in it."""
+    reader_paths, desk_paths = xss.hostile_newsroom(server.store)
+    desk = sign_in_through_the_form(server, browser, add_user(server.store, Role.ADMIN, "root"))
+    dialogs = watch_dialogs(desk)
+    for path in [*desk_paths, *reader_paths]:
+        response = desk.goto(f"{server.base_url}{path}")
+        assert response is not None and response.status in (200, 410), (path, response and response.status)
+        xss.assert_inert(response.text(), path)
+        assert_nothing_ran(desk, path)
+    # The payloads are shown as the text they are, not dropped.
+    desk.goto(f"{server.base_url}/desk{reader_paths[0]}")  # the story's desk page
+    expect(desk.locator("h1")).to_have_text(xss.TITLE)
+    for payload in (xss.REASON, xss.HIDE_REASON, xss.USER_NAME):
+        expect(desk.locator("main")).to_contain_text(payload)
+    desk.goto(f"{server.base_url}/desk/audit")
+    expect(desk.locator("tr[data-audit] td:nth-child(2)").first).to_have_text(xss.USER_NAME)
+
+    # Pages showing back what was just typed: a post's preview, a refused source address.
+    desk.goto(f"{server.base_url}/desk/posts/new")
+    desk.locator("#post-title").fill(xss.TITLE)
+    desk.locator("#post-body").fill(xss.BODY)
+    desk.get_by_role("button", name="Preview").click()
+    expect(desk.locator(".preview h3")).to_have_text(xss.TITLE)
+    xss.assert_inert(desk.content(), "preview")
+    assert_nothing_ran(desk, "preview")
+    desk.goto(f"{server.base_url}/desk/sources")
+    desk.locator("#source-url").fill(f"javascript:{xss.HIDE_REASON}")
+    desk.get_by_role("button", name="Add source").click()
+    expect(desk.locator(".notice.failed")).to_contain_text("not an http(s) URL")
+    assert_nothing_ran(desk, "refused source")
+    assert dialogs == []
+    desk.context.close()
 
 
 def test_a_page_loaded_by_scrolling_never_brings_back_an_older_state(server: LiveServer, browser: Any) -> None:
