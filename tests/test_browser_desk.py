@@ -266,14 +266,18 @@ def test_hostile_input_runs_nothing_on_the_desk_pages(server: LiveServer, browse
     desk.goto(f"{server.base_url}/desk/posts/new")
     desk.locator("#post-title").fill(xss.TITLE)
     desk.locator("#post-body").fill(xss.BODY)
-    desk.get_by_role("button", name="Preview").click()
+    with desk.expect_response(lambda response: response.request.method == "POST") as preview:
+        desk.get_by_role("button", name="Preview").click()
     expect(desk.locator(".preview h3")).to_have_text(xss.TITLE)
-    xss.assert_inert(desk.content(), "preview")
+    xss.assert_inert(preview.value.text(), "preview")
     assert_nothing_ran(desk, "preview")
     desk.goto(f"{server.base_url}/desk/sources")
     desk.locator("#source-url").fill(f"javascript:{xss.HIDE_REASON}")
-    desk.get_by_role("button", name="Add source").click()
+    with desk.expect_response(lambda response: response.request.method == "POST") as refused:
+        desk.get_by_role("button", name="Add source").click()
     expect(desk.locator(".notice.failed")).to_contain_text("not an http(s) URL")
+    assert refused.value.status == 400
+    xss.assert_inert(refused.value.text(), "refused source")
     assert_nothing_ran(desk, "refused source")
     assert dialogs == []
     desk.context.close()

@@ -8,7 +8,7 @@ import re
 from datetime import UTC, timedelta
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from livedesk.models import Role
 from livedesk.web.auth import SESSION_COOKIE
@@ -50,7 +50,7 @@ def _write(desk: Page, story_id: int, title: str, body: str, button: str) -> Non
     desk.get_by_role("button", name=button, exact=True).click()
 
 
-def _item(desk: Page, item_id: int) -> Any:
+def _item(desk: Page, item_id: int) -> Locator:
     """An item's row on the story's desk page, with its tools."""
     return desk.locator(f'li[data-item="{item_id}"]')
 
