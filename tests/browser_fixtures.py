@@ -14,15 +14,19 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
 
-from livedesk.models import StoredArticle
+from livedesk.models import StoredArticle, User
 from livedesk.publish import Update
 from livedesk.store import Store
+from tests.desk_fixtures import PASSWORD
 from tests.web_fixtures import running_app, served
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -105,3 +109,19 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+def sign_in_through_the_form(server: LiveServer, browser: Any, user: User, password: str = PASSWORD) -> Page:
+    """A page in a new browser context of its own, signed in as `user` the way a person does it: /desk sends them
+    to the sign-in form, they type their name and password and press the button, and land on the desk."""
+    from playwright.sync_api import expect
+
+    page = browser.new_context().new_page()
+    page.goto(f"{server.base_url}/desk")
+    expect(page).to_have_url(f"{server.base_url}/desk/login?next=%2Fdesk")
+    page.get_by_label("User name").press_sequentially(user.name)
+    page.get_by_label("Password").press_sequentially(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.base_url}/desk")
+    expect(page.locator(".desk-nav .who")).to_have_text(f"{user.name} ({user.role})")
+    return page

@@ -18,7 +18,8 @@ from livedesk.publish import Update
 from livedesk.store import Store
 from livedesk.store.posts import Placement
 from tests import xss
-from tests.browser_fixtures import LiveServer
+from tests.browser_fixtures import LiveServer, sign_in_through_the_form
+from tests.desk_fixtures import add_user
 from tests.test_browser import update_ids, wait_for
 from tests.web_fixtures import NOW, one_story, put, series
 
@@ -29,8 +30,9 @@ def _announce(server: LiveServer, placements: Sequence[Placement]) -> None:
     server.call(posts.announce(server.store, server.app.state.bus, placements))
 
 
-def _open(server: LiveServer, browser: Any, path: str, **options: Any) -> tuple[Page, list[str]]:
-    """The page, open and listening to its stream; and the list of its loads (one: never reloaded)."""
+def open_live(server: LiveServer, browser: Any, path: str, **options: Any) -> tuple[Page, list[str]]:
+    """The page (in a browser context of its own: no cookies shared), open and listening to its stream; and the list
+    of its loads (one: never reloaded)."""
     page = browser.new_page(**options)
     loads: list[str] = []
     page.on("load", lambda _: loads.append(page.url))
@@ -40,6 +42,26 @@ def _open(server: LiveServer, browser: Any, path: str, **options: Any) -> tuple[
     return page, loads
 
 
+# Every element with an event handler or a javascript: URL, and every element of a kind none of our pages has.
+_INJECTED = """() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
+    .filter(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value))
+    .map(a => e.tagName + ' ' + a.name)).concat(
+  [...document.querySelectorAll('svg, iframe, math, object, embed')].map(e => e.tagName))"""
+
+
+def watch_dialogs(page: Page) -> list[str]:
+    """The messages of every dialog the page opens from now on (each dismissed)."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    return dialogs
+
+
+def assert_nothing_ran(page: Page, where: str) -> None:
+    """No payload of tests/xss.py ran on the page, and none left an element or a handler in its DOM."""
+    assert page.evaluate("window.__xss") is None, where
+    assert page.evaluate(_INJECTED) == [], where
+
+
 def test_desk_changes_show_live_on_an_open_page(server: LiveServer, browser: Any) -> None:
     store = server.store
     article = put(store, "gates", title="Gates jammed", published=NOW - timedelta(minutes=10))
@@ -47,7 +69,7 @@ def test_desk_changes_show_live_on_an_open_page(server: LiveServer, browser: Any
     story_id = article.story_id
     post, [placed] = posts.create_post(store, EDITOR, PostDraft("Two boats.", [story_id], title="Boats"))
     item = placed.article_id
-    page, loads = _open(server, browser, f"/stories/{story_id}")
+    page, loads = open_live(server, browser, f"/stories/{story_id}")
     assert update_ids(page) == [item, article.id]
 
     _, placements = posts.correct_post(
@@ -107,7 +129,7 @@ def test_an_edit_above_the_viewport_does_not_move_what_the_reader_reads(server: 
     articles = series(store, 15)
     story_id = one_story(store, articles)
     post, _ = posts.create_post(store, EDITOR, PostDraft("Short.", [story_id], title="Note"))
-    page, _ = _open(server, browser, f"/stories/{story_id}", viewport={"width": 800, "height": 600})
+    page, _ = open_live(server, browser, f"/stories/{story_id}", viewport={"width": 800, "height": 600})
     reading = page.locator(f"#update-{articles[5].id}")
     reading.evaluate("card => card.scrollIntoView()")
     page.mouse.wheel(0, 40)  # part of the card above the top edge, as when reading
@@ -151,7 +173,7 @@ def test_infinite_scroll_stays_exact_while_items_are_edited_and_removed(server: 
     written = [
         posts.create_post(store, EDITOR, PostDraft(f"Desk note {n}.", [story_id], title=f"Note {n}")) for n in range(4)
     ]
-    page, _ = _open(server, browser, f"/stories/{story_id}", viewport={"width": 1000, "height": 700})
+    page, _ = open_live(server, browser, f"/stories/{story_id}", viewport={"width": 1000, "height": 700})
     newest_first = list(reversed(articles))
     changes: list[Any] = [
         lambda: [posts.hide_item(store, EDITOR, newest_first[3].id, "Off topic.")],  # loaded
@@ -192,24 +214,16 @@ def test_infinite_scroll_stays_exact_while_items_are_edited_and_removed(server: 
 def test_hostile_posts_run_nothing_in_the_browser(server: LiveServer, browser: Any) -> None:
     paths = xss.hostile_desk(server.store)
     page = browser.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs = watch_dialogs(page)
     for path in paths:
         page.goto(f"{server.base_url}{path}")
         page.wait_for_load_state("load")
-        assert page.evaluate("window.__xss") is None, path
-        injected = page.evaluate(
-            """() => [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]
-                 .filter(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value))
-                 .map(a => e.tagName + ' ' + a.name)).concat(
-               [...document.querySelectorAll('svg, iframe, math, object, embed')].map(e => e.tagName))"""
-        )
-        assert injected == [], path
+        assert_nothing_ran(page, path)
     # Live: a hostile post arriving and being corrected on an open page.
     page.close()
     story_path = paths[0]
-    page, _ = _open(server, browser, story_path)
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page, _ = open_live(server, browser, story_path)
+    dialogs_live = watch_dialogs(page)
     story_id = int(story_path.rsplit("/", 1)[1])
     author = Actor(user_id=None, name=xss.AUTHOR, role=Role.EDITOR)
     post, placements = posts.create_post(
@@ -223,9 +237,50 @@ def test_hostile_posts_run_nothing_in_the_browser(server: LiveServer, browser: A
     _announce(server, placements)
     expect(page.locator(f"[data-updates] #update-{placements[0].article_id} .correction")).to_have_count(1)
     expect(page.locator(f'[data-key-event-id="{placements[0].article_id}"] a')).to_have_text(xss.TITLE)
-    assert page.evaluate("window.__xss") is None
-    assert dialogs == []
+    assert_nothing_ran(page, story_path)
+    assert dialogs == dialogs_live == []
     page.close()
+
+
+def test_hostile_input_runs_nothing_on_the_desk_pages(server: LiveServer, browser: Any) -> None:
+    """Editors read what other editors, contributors, outlets and sources wrote: notes, reasons, titles, names. An
+    admin opens every desk page (and the reader pages again, now with a hostile story title and claim) in Chromium;
+    each page's HTML is inert and nothing ran in it."""
+    reader_paths, desk_paths = xss.hostile_newsroom(server.store)
+    desk = sign_in_through_the_form(server, browser, add_user(server.store, Role.ADMIN, "root"))
+    dialogs = watch_dialogs(desk)
+    for path in [*desk_paths, *reader_paths]:
+        response = desk.goto(f"{server.base_url}{path}")
+        assert response is not None and response.status in (200, 410), (path, response and response.status)
+        xss.assert_inert(response.text(), path)
+        assert_nothing_ran(desk, path)
+    # The payloads are shown as the text they are, not dropped.
+    desk.goto(f"{server.base_url}/desk{reader_paths[0]}")  # the story's desk page
+    expect(desk.locator("h1")).to_have_text(xss.TITLE)
+    for payload in (xss.REASON, xss.HIDE_REASON, xss.USER_NAME):
+        expect(desk.locator("main")).to_contain_text(payload)
+    desk.goto(f"{server.base_url}/desk/audit")
+    expect(desk.locator("tr[data-audit] td:nth-child(2)").first).to_have_text(xss.USER_NAME)
+
+    # Pages showing back what was just typed: a post's preview, a refused source address.
+    desk.goto(f"{server.base_url}/desk/posts/new")
+    desk.locator("#post-title").fill(xss.TITLE)
+    desk.locator("#post-body").fill(xss.BODY)
+    with desk.expect_response(lambda response: response.request.method == "POST") as preview:
+        desk.get_by_role("button", name="Preview").click()
+    expect(desk.locator(".preview h3")).to_have_text(xss.TITLE)
+    xss.assert_inert(preview.value.text(), "preview")
+    assert_nothing_ran(desk, "preview")
+    desk.goto(f"{server.base_url}/desk/sources")
+    desk.locator("#source-url").fill(f"javascript:{xss.HIDE_REASON}")
+    with desk.expect_response(lambda response: response.request.method == "POST") as refused:
+        desk.get_by_role("button", name="Add source").click()
+    expect(desk.locator(".notice.failed")).to_contain_text("not an http(s) URL")
+    assert refused.value.status == 400
+    xss.assert_inert(refused.value.text(), "refused source")
+    assert_nothing_ran(desk, "refused source")
+    assert dialogs == []
+    desk.context.close()
 
 
 def test_a_page_loaded_by_scrolling_never_brings_back_an_older_state(server: LiveServer, browser: Any) -> None:
@@ -234,7 +289,7 @@ def test_a_page_loaded_by_scrolling_never_brings_back_an_older_state(server: Liv
     store = server.store
     articles = series(store, 30)
     story_id = one_story(store, articles)
-    page, _ = _open(server, browser, f"/stories/{story_id}", viewport={"width": 1000, "height": 700})
+    page, _ = open_live(server, browser, f"/stories/{story_id}", viewport={"width": 1000, "height": 700})
     held: list[Any] = []
     page.route("**/*fragment=1*", lambda route: held.append((route, route.fetch())))
     for _ in range(30):

@@ -5,12 +5,18 @@ note, reason or author name holds, no script, event handler, javascript: URL or 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+from urllib.parse import urlencode
 
-from livedesk.desk import posts
+from livedesk.desk import accounts, posts, story_text
+from livedesk.desk import claims as desk_claims
+from livedesk.desk import sources as desk_sources
 from livedesk.desk.posts import PostDraft
-from livedesk.models import Actor, Role, TopicQuery
+from livedesk.models import Actor, NewClaim, Role, StoryStream, TopicQuery
+from livedesk.pipeline.enrich.claims.ledger import SameClaims
 from livedesk.store import Store
+from tests.desk_fixtures import PASSWORD
 from tests.web_fixtures import put
 
 TITLE = "<script>window.__xss=1</script></script><svg onload=window.__xss=1>]]>"
@@ -25,6 +31,8 @@ NOTE = '"><img src=x onerror=window.__xss=1></script><script>window.__xss=1</scr
 REASON = "</script><script>alert(1)</script>]]><svg/onload=window.__xss=1>"
 HIDE_REASON = "<svg/onload=window.__xss=1><script>alert(1)</script>"
 AUTHOR = "<img src=x onerror=window.__xss=1>\"'</script>"
+USER_NAME = "<img/src='x'/onerror=window.__xss=1>\"'</script>"  # an account's name has no spaces
+SOURCE_URL = 'https://feeds.example/"><svg/onload=window.__xss=1>'
 
 # None of these is on any page of ours: one showing up came from input.
 _ACTIVE_TAGS = {"svg", "math", "iframe", "object", "embed", "frame", "frameset", "base", "style"}
@@ -99,3 +107,37 @@ def hostile_desk(store: Store) -> list[str]:
         f"/articles/{hidden.id}",
         "/search?q=quay",
     ]
+
+
+def hostile_newsroom(store: Store) -> tuple[list[str], list[str]]:
+    """`hostile_desk`, and around it everything else editors write that other editors read: a story's title and
+    summary, a claim (its text and who said it) with a status set for a hostile reason, a source with a hostile
+    title, last error and disable reason, a user with a hostile name who drafts a post, and an API token with a
+    hostile label. The paths of the reader pages, and of every desk page (an admin's view) showing them."""
+    reader_paths = hostile_desk(store)
+    story_id = int(reader_paths[0].rsplit("/", 1)[1])
+    editor = Actor(user_id=None, name=AUTHOR, role=Role.EDITOR)
+    story_text.edit_story(store, story_id, title=TITLE, summary=NOTE, actor=editor)
+    carrier = next(item for item in store.page(StoryStream(story_id)).items if item.post_id is None)
+    claim = NewClaim("hostile", TITLE, AUTHOR, HIDE_REASON, "unconfirmed")  # claim text comes from outlets
+    store.merge_claims(story_id, carrier.id, [claim], match=SameClaims)
+    [entry] = store.story_claims(story_id)
+    desk_claims.decide_claim_status(store, entry.id, "denied", editor=USER_NAME, reason=REASON, actor=editor)
+    source, _ = desk_sources.add_source(store, SOURCE_URL, title=TITLE, actor=editor)
+    now = datetime.now(UTC)
+    store.record_poll_failure(source.id, polled_at=now, error=NOTE, next_poll_at=now, disable_after=10)
+    desk_sources.disable_source(store, source.id, HIDE_REASON, actor=editor)
+    user = accounts.add_user(store, USER_NAME, Role.CONTRIBUTOR, PASSWORD)
+    accounts.create_token(store, USER_NAME, NOTE)
+    posts.create_post(store, Actor.for_user(user), PostDraft(BODY, [story_id], title=TITLE))
+    desk_paths = [
+        "/desk",
+        *(f"/desk/stories/{story.id}" for story in store.list_stories()),  # the hidden article's story too
+        *(f"/desk/posts/{post.id}" for post in store.list_posts()),
+        f"/desk/posts/new?story={story_id}",
+        "/desk/sources",
+        "/desk/audit",
+        "/desk/audit?" + urlencode({"actor": USER_NAME, "target": REASON}),
+        "/desk/users",
+    ]
+    return reader_paths, desk_paths

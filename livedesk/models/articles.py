@@ -26,6 +26,7 @@ class Article:
     attributed_to: str | None = None  # outlet named by an attribution line ("Sumber: www.cnn.com")
     from_summary: bool = False  # text came from a feed summary because the page could not be read
     source_id: int | None = None
+    site_name: str | None = None  # the outlet's name for itself (og:site_name, the feed's title), if it gives one
 
 
 class UpsertOutcome(StrEnum):

@@ -85,6 +85,7 @@ articles = sa.Table(
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False, index=True),
     sa.Column("attributed_to", sa.Text),
+    sa.Column("site_name", sa.Text),  # the outlet's name for itself, as this page or its feed gave it
     sa.Column("from_summary", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id", ondelete="SET NULL"), index=True),
     # Filled by later stages (syndication tracing, story clustering).
