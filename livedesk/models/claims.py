@@ -62,8 +62,10 @@ class LedgerEntry:
 
     @property
     def independent_count(self) -> int:
-        """How many of the carrying outlets reported it on their own: copies of one original count once."""
-        return len({c.report_id for c in self.carriers})
+        """How many of the carrying outlets reported it on their own: copies of one original count once (as the
+        original's outlet), and an outlet's several reports count once."""
+        outlet_of = {c.article_id: c.outlet for c in self.carriers}
+        return len({outlet_of.get(c.report_id, c.report_id) for c in self.carriers})
 
     @property
     def first_reported(self) -> Carrier | None:
