@@ -112,7 +112,6 @@ class Settings:
         return [(f"LIVEDESK_{f.name.upper()}", repr(f.default), f.metadata["help"]) for f in fields(cls)]
 
 
-
 def parse_outlet_names(text: str) -> dict[str, str]:
     """ "a.example=A, b.example=B" as {"a.example": "A", "b.example": "B"} (domains lower-cased, "www." dropped)."""
     names: dict[str, str] = {}

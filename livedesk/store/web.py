@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
-# Sites named in one `site_names` call at most: a page shows a few dozen outlets.
+# Sites named by one query of `site_names`: a page shows a few dozen outlets.
 SITE_NAME_LOOKUPS = 200
 # A search matches at most this many different words: the cost of matching and of highlighting grows with
 # each word, and a reader's query never needs more.
@@ -175,6 +175,7 @@ class WebStore:
     if TYPE_CHECKING:
         dialect: str
         _insert: Any
+        outlet_names: Mapping[str, str]
 
         def _write(self) -> AbstractContextManager[sa.Connection]: ...
         def _read(self) -> sa.Connection: ...
@@ -194,7 +195,9 @@ class WebStore:
         `with_hidden` (the desk's view of a page); `one_per_group`: one item per syndication group, the one that
         `group_cards` names (a live page shows copies on their original's card, not as updates of their own)."""
         with self._read() as connection:
-            return self._page(connection, selection, before, limit, with_hidden=with_hidden, one_per_group=one_per_group)
+            return self._page(
+                connection, selection, before, limit, with_hidden=with_hidden, one_per_group=one_per_group
+            )
 
     def _page(
         self,
@@ -475,11 +478,12 @@ class WebStore:
     def site_names(self, sites: Iterable[str]) -> dict[str, str]:
         """The name each site goes by: the configured one (`outlet_names`), else the newest name its articles
         gave (og:site_name, a feed's title); sites named nowhere are absent. One index probe per site, at most
-        SITE_NAME_LOOKUPS sites."""
-        wanted = list(dict.fromkeys(sites))[:SITE_NAME_LOOKUPS]
+        SITE_NAME_LOOKUPS sites a query."""
+        wanted = list(dict.fromkeys(sites))
         names = {site: self.outlet_names[site] for site in wanted if site in self.outlet_names}
         unnamed = [site for site in wanted if site not in names]
-        if unnamed:
+        for start in range(0, len(unnamed), SITE_NAME_LOOKUPS):
+            some = unnamed[start : start + SITE_NAME_LOOKUPS]
             newest = [
                 sa.select(articles.c.site_name)
                 .where(articles.c.site == site, articles.c.site_name.is_not(None))
@@ -487,11 +491,11 @@ class WebStore:
                 .limit(1)
                 .scalar_subquery()
                 .label(f"site_{number}")
-                for number, site in enumerate(unnamed)
+                for number, site in enumerate(some)
             ]
             with self._read() as connection:
                 row = connection.execute(sa.select(*newest)).one()
-            names.update({site: name for site, name in zip(unnamed, row, strict=True) if name})
+            names.update({site: name for site, name in zip(some, row, strict=True) if name})
         return names
 
     def outlets(self) -> list[Outlet]:
