@@ -247,7 +247,7 @@ async def test_a_copy_arriving_live_updates_its_originals_card(database_url: str
 
 
 async def test_topic_pages_show_one_card_per_group_too(desk: Desk) -> None:
-    original, copy = original_and_copy(desk.store)
+    original, _copy = original_and_copy(desk.store)
     desk.store.create_topic("gates", "The gates", TopicQuery(keywords="gates"))
     html = (await desk.client.get("/live/gates")).text
     assert parse(html).updates == [original.id]
