@@ -56,7 +56,7 @@ async def test_the_top_of_a_story_page_reads_title_state_summary_key_events_then
     assert story is not None and story.summary
 
     html = (await desk.client.get(f"/stories/{story_id}")).text
-    main = html[html.index('<article class="stream"') :]
+    main = html[html.index('<article class="stream') :]
     order = [
         main.index("<h1>"),
         main.index("data-live-state"),
