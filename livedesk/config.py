@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from livedesk.text import MAX_OUTLET_NAME
+
 
 def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -67,6 +69,12 @@ class Settings:
     oidc_client_id: str = _setting("", "The desk's client id at the OpenID Connect provider.")
     oidc_client_secret: str = _setting("", "The desk's client secret at the OpenID Connect provider.")
     oidc_username_claim: str = _setting("preferred_username", "The ID token claim holding the desk account's name.")
+    outlet_names: str = _setting(
+        "",
+        "Comma-separated domain=name pairs naming outlets on the pages and in the API (e.g. "
+        "meridian-wire.example=Meridian Wire); a configured name wins over the name an outlet's pages or feed give "
+        "themselves, and an outlet named nowhere shows as its domain.",
+    )
     respect_robots: bool = _setting(True, "Honour robots.txt.")
     poll_interval: float = _setting(900.0, "Seconds between two polls of a healthy source.")
     max_backoff: float = _setting(86_400.0, "Longest delay between polls of a failing source.")
@@ -94,7 +102,23 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 
+    def outlet_name_map(self) -> dict[str, str]:
+        """`outlet_names` as {domain: name}; ValueError naming the first pair that is not domain=name."""
+        return parse_outlet_names(self.outlet_names)
+
     @classmethod
     def describe(cls) -> list[tuple[str, str, str]]:
         """(variable, default, help) rows for the README and `livedesk config`."""
         return [(f"LIVEDESK_{f.name.upper()}", repr(f.default), f.metadata["help"]) for f in fields(cls)]
+
+
+def parse_outlet_names(text: str) -> dict[str, str]:
+    """ "a.example=A, b.example=B" as {"a.example": "A", "b.example": "B"} (domains lower-cased, "www." dropped)."""
+    names: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        domain, equals, name = pair.partition("=")
+        domain, name = domain.strip().lower().removeprefix("www."), " ".join(name.split())
+        if not equals or not domain or not name or len(name) > MAX_OUTLET_NAME:
+            raise ValueError(f"not a domain=name pair of at most {MAX_OUTLET_NAME} characters: {pair[:100]!r}")
+        names[domain] = name
+    return names

@@ -16,7 +16,15 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-__all__ = ["display_name", "ends_sentence", "name_key", "sentence_spans", "split_sentences"]
+__all__ = [
+    "MAX_OUTLET_NAME",
+    "display_name",
+    "ends_sentence",
+    "name_key",
+    "outlet_name",
+    "sentence_spans",
+    "split_sentences",
+]
 
 _TERMINALS = ".!?…"
 _CLOSERS = "\"'”’)]»"
@@ -99,3 +107,24 @@ def name_key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", display_name(name))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_KEY_DROP.sub("", plain).casefold().split())
+
+
+# Longest outlet name kept: a name is a few words, not a slogan or a page title.
+MAX_OUTLET_NAME = 80
+# What separates a site's name from the rest of a feed's title: "BBC News - World", "The Post | Politics".
+_TITLE_PARTS = re.compile(r"\s+[-|–—:·]\s+")
+
+
+def outlet_name(value: str | None, domain: str, *, from_title: bool = False) -> str | None:
+    """The name an outlet gives itself (og:site_name, or the first part of a feed's title `from_title`), or None
+    when that says nothing more than the domain, is a URL, or is too long to be a name."""
+    if not value:
+        return None
+    name = " ".join(value.split())
+    if from_title:
+        name = _TITLE_PARTS.split(name, maxsplit=1)[0]
+    key = name.lower().removeprefix("www.").rstrip("/")
+    bare = domain.lower().removeprefix("www.")
+    if not name or len(name) > MAX_OUTLET_NAME or "://" in key or key in (bare, bare.split(".")[0]):
+        return None
+    return name if any(c.isalpha() for c in name) else None

@@ -127,6 +127,21 @@ def test_feed_entry_fills_what_the_page_lacks() -> None:
     assert article.title == "Northern quay reopens after repairs"
 
 
+def test_the_outlets_own_name_from_the_page_else_from_its_feed() -> None:
+    assert extract(_page("title_suffix_no_date.html")).site_name == "Harbour Gazette"  # og:site_name
+    unnamed = _page("bare_date.html", url="https://www.quay-news.example/news/quay")
+    assert extract(unnamed).site_name is None  # the domain says as much
+    entry = FeedEntry(link=unnamed.url, site_name="Quay News")
+    assert extract(_page("bare_date.html", url=unnamed.url, entry=entry)).site_name == "Quay News"
+    assert (
+        article_from_entry(
+            FeedEntry(link=unnamed.url, summary_html="<p>The quay reopened.</p>", site_name="Quay News"),
+            fetched_at=FETCHED,
+        ).site_name
+        == "Quay News"
+    )
+
+
 def test_date_from_the_page_wins_over_the_feed_date() -> None:
     other_day = FeedEntry(link="https://harbourgazette.org/q", published_at=datetime(2024, 5, 9, 10, 0, tzinfo=UTC))
     assert extract(_page("bare_date.html", entry=other_day)).published_at == datetime(2024, 5, 2, tzinfo=UTC)

@@ -60,6 +60,21 @@ def test_rss20_entries_are_mapped():
     assert result.warnings == ["entry 3 ('An item with no link at all') dropped: no http(s) link"]
 
 
+def test_a_feeds_title_names_the_outlet_of_its_own_entries_only():
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Meridian Wire - World news</title>
+    <link>https://www.meridian-wire.example/</link>
+    <item><title>Own</title><link>https://www.meridian-wire.example/world/1</link></item>
+    <item><title>Elsewhere</title><link>https://harbor-times.example/news/2</link></item>
+    </channel></rss>"""
+    own, elsewhere = parse_feed(body, "https://feeds.example.net/meridian.xml").entries
+    assert own.site_name == "Meridian Wire"  # the feed's home page is the entry's site
+    assert elsewhere.site_name is None  # a site the feed merely links to
+    json_feed = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "Harbor Times",
+        "items": [{"id": "1", "url": "https://harbor-times.example/news/1", "content_text": "x"}]}"""
+    [entry] = parse_feed(json_feed, "https://harbor-times.example/feed.json").entries
+    assert entry.site_name == "Harbor Times"
+
+
 def test_rss10_rdf():
     result = feed("rss10.rdf")
     assert result.kind == "rss10"

@@ -103,19 +103,29 @@ async def test_story_page_shows_updates_newest_first_with_excerpt_link_credit_an
     response = await desk.client.get(f"/stories/{story_id}")
     assert response.status_code == 200
     html = response.text
-    assert parse(html).updates == [later.id, copy.id, original.id]
+    # The copy is no update of its own: its original's card credits it, linking to it.
+    assert parse(html).updates == [later.id, original.id]
     assert "Engineers at the Tollan river lock" in html
     assert "until the gates were working again" not in html  # an excerpt, never the outlet's full text
     assert "Read the full report at tollan-post.example" in html
     assert 'href="https://tollan-post.example/news/gates"' in html
-    assert "first reported by tollan-post.example, also carried by aggregator.example" in html
+    assert (
+        "First reported by tollan-post.example, also carried by "
+        '<a href="https://aggregator.example/news/gates-copy" rel="external noopener" title="aggregator.example">'
+        "aggregator.example</a>"
+    ) in html
     assert "by Ada Brierly" in html
-    assert 'class="live-badge">Live<' in html
+    assert 'class="live-badge" data-state-badge>Live<' in html
     assert f'data-views-for="{original.id}">' in html
-    assert re.search(r'<time datetime="[^"]+Z" title="[^"]+ UTC" data-relative>\d+ min ago</time>', html)
+    # The time of day with its zone, and how long ago beside it.
+    assert re.search(
+        r'<time datetime="[^"]+Z" title="[^"]+ UTC" data-clock>\d\d:\d\d UTC</time> '
+        r'<span class="ago" data-relative="[^"]+Z">\d+ min ago</span>',
+        html,
+    )
     assert f'data-events-url="/stories/{story_id}/events?after=' in html
     ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
-    assert ld["@type"] == "LiveBlogPosting" and len(ld["liveBlogUpdate"]) == 3
+    assert ld["@type"] == "LiveBlogPosting" and len(ld["liveBlogUpdate"]) == 2
     assert ld["liveBlogUpdate"][0]["headline"] == later.article.title
 
 

@@ -45,6 +45,7 @@ def put(
     byline: str | None = None,
     attributed_to: str | None = None,
     html: str | None = None,
+    site_name: str | None = None,
 ) -> StoredArticle:
     """Run an article at https://`site`/news/`slug` through the whole chain (`process`), as the ingest does."""
     body = text or f"Report {slug} about the harbour. It has three sentences. This is the third one."
@@ -58,6 +59,7 @@ def put(
         published_at=published,
         language="en",
         attributed_to=attributed_to,
+        site_name=site_name,
     )
     return process(store, article).stored
 

@@ -33,6 +33,12 @@ class Carrier:
     article_id: int
     outlet: str
     first_seen: datetime
+    original_id: int | None = None  # set for a copy: the article it republishes
+
+    @property
+    def report_id(self) -> int:
+        """The original report this carrier is (itself, or the original it copies)."""
+        return self.article_id if self.original_id is None else self.original_id
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,13 @@ class LedgerEntry:
     def outlets(self) -> list[str]:
         """Each outlet once, in the order they reported the claim."""
         return list(dict.fromkeys(c.outlet for c in self.carriers))
+
+    @property
+    def independent_count(self) -> int:
+        """How many of the carrying outlets reported it on their own: copies of one original count once (as the
+        original's outlet), and an outlet's several reports count once."""
+        outlet_of = {c.article_id: c.outlet for c in self.carriers}
+        return len({outlet_of.get(c.report_id, c.report_id) for c in self.carriers})
 
     @property
     def first_reported(self) -> Carrier | None:

@@ -43,6 +43,7 @@ class FeedEntry:
     summary_html: str | None = None  # fallback text when the page cannot be fetched
     entry_id: str | None = None
     language: str | None = None
+    site_name: str | None = None  # the feed's name for its own site, for an entry on that site
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from trafilatura.utils import detect_encoding, load_html
 
 from livedesk.models import Article, FeedEntry, Page
 from livedesk.pipeline.furniture import clean_byline, clean_text
+from livedesk.text import outlet_name
 from livedesk.urls import article_identity, canonicalize_url, registrable_domain, url_hash
 
 __all__ = [
@@ -92,6 +93,8 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
         language=_language(_declared_language(tree) or (entry.language if entry else None), text),
         attributed_to=cleaned.attributed_to,
         source_id=page.source_id,
+        # The page's own name for its site (og:site_name, application-name, …), else its feed's.
+        site_name=outlet_name(doc.sitename, site) or (entry.site_name if entry else None),
     )
     return article, cleaned.removed
 
@@ -118,6 +121,7 @@ def article_from_entry(entry: FeedEntry, *, fetched_at: datetime, source_id: int
         attributed_to=cleaned.attributed_to,
         from_summary=True,
         source_id=source_id,
+        site_name=entry.site_name,
     )
 
 

@@ -8,7 +8,7 @@ canonical-URL hash, so replaying an ingest after a crash neither loses nor dupli
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
@@ -58,9 +58,11 @@ class Store(
     PostStore,
     AuditStore,
 ):
-    def __init__(self, engine: sa.Engine) -> None:
-        """Wrap a ready engine; use Store.open(url), which also migrates."""
+    def __init__(self, engine: sa.Engine, *, outlet_names: Mapping[str, str] | None = None) -> None:
+        """Wrap a ready engine; use Store.open(url), which also migrates. `outlet_names` ({domain: name}, as
+        configured) win over the names outlets give themselves (see `site_names`)."""
         self._engine = engine
+        self.outlet_names: Mapping[str, str] = dict(outlet_names or {})
         self.dialect: str = engine.dialect.name
         # SQLite allows one writer at a time: threads of this process queue here rather than spin on
         # SQLITE_BUSY. PostgreSQL handles concurrent writers itself (row locks, ON CONFLICT).
@@ -68,7 +70,7 @@ class Store(
         self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, *, outlet_names: Mapping[str, str] | None = None) -> Store:
         """Connect to a SQLAlchemy URL (or a SQLite file path) and migrate the schema to the latest."""
         engine = engines.create(url)
         try:
@@ -76,7 +78,7 @@ class Store(
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, outlet_names=outlet_names)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -359,6 +361,7 @@ def _merge(stored: Article, new: Article) -> Article | None:
         first_seen_at=stored.first_seen_at,
         published_at=new.published_at or stored.published_at,
         source_id=stored.source_id if new.source_id is None else new.source_id,
+        site_name=new.site_name or stored.site_name,
     )
     if merged.from_summary == stored.from_summary and _identity(merged) == _identity(stored):
         return None

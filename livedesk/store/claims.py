@@ -349,13 +349,14 @@ def _entries(connection: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[Led
     if not rows:
         return []
     query = (
-        sa.select(claim_carriers)
+        sa.select(claim_carriers, articles.c.original_id)
+        .select_from(claim_carriers.outerjoin(articles, articles.c.id == claim_carriers.c.article_id))
         .where(claim_carriers.c.claim_id.in_([row.id for row in rows]))
         .order_by(claim_carriers.c.first_seen, claim_carriers.c.article_id)
     )
     carriers: dict[int, list[Carrier]] = {}
     for c in connection.execute(query):
-        carriers.setdefault(c.claim_id, []).append(Carrier(c.article_id, c.outlet, c.first_seen))
+        carriers.setdefault(c.claim_id, []).append(Carrier(c.article_id, c.outlet, c.first_seen, c.original_id))
     return [
         LedgerEntry(
             id=row.id,

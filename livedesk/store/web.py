@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,8 @@ from livedesk.store.schema import UTCDateTime, articles, metadata
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
+# Sites named by one query of `site_names`: a page shows a few dozen outlets.
+SITE_NAME_LOOKUPS = 200
 # A search matches at most this many different words: the cost of matching and of highlighting grows with
 # each word, and a reader's query never needs more.
 MAX_SEARCH_TERMS = 16
@@ -173,6 +175,7 @@ class WebStore:
     if TYPE_CHECKING:
         dialect: str
         _insert: Any
+        outlet_names: Mapping[str, str]
 
         def _write(self) -> AbstractContextManager[sa.Connection]: ...
         def _read(self) -> sa.Connection: ...
@@ -186,11 +189,15 @@ class WebStore:
         before: Position | None = None,
         limit: int = PAGE_SIZE,
         with_hidden: bool = False,
+        one_per_group: bool = False,
     ) -> StreamPage:
         """Up to `limit` items of the selection, newest first, strictly older than `before`; hidden items only
-        `with_hidden` (the desk's view of a page)."""
+        `with_hidden` (the desk's view of a page); `one_per_group`: one item per syndication group, the one that
+        `group_cards` names (a live page shows copies on their original's card, not as updates of their own)."""
         with self._read() as connection:
-            return self._page(connection, selection, before, limit, with_hidden=with_hidden)
+            return self._page(
+                connection, selection, before, limit, with_hidden=with_hidden, one_per_group=one_per_group
+            )
 
     def _page(
         self,
@@ -200,10 +207,14 @@ class WebStore:
         limit: int,
         *,
         with_hidden: bool = False,
+        one_per_group: bool = False,
     ) -> StreamPage:
         shown = self._items(selection)
         if not with_hidden:
             shown = shown.where(articles.c.hidden_reason.is_(None))
+        if one_per_group:
+            # A condition on each row alone (not a grouping): keyset pages stay exact.
+            shown = shown.where(_stands_for_group())
         query = shown.order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(limit + 1)
         if before is not None:
             after = sa.tuple_(articles.c.sort_at, articles.c.id) < sa.tuple_(
@@ -227,6 +238,24 @@ class WebStore:
         )
         with self._read() as connection:
             return [StreamItem(**row._mapping) for row in connection.execute(query)]
+
+    def group_cards(self, selection: Selection, items: Iterable[StreamItem]) -> dict[int, StreamItem]:
+        """For each item, the visible item of `selection` that shows its syndication group on a one-per-group
+        page (its original, or the copy standing in for a hidden original); items whose group shows nothing there
+        are absent."""
+        roots = {item.id: item.original_id or item.id for item in items}
+        if not roots:
+            return {}
+        wanted = set(roots.values())
+        query = self._items(selection).where(
+            sa.or_(articles.c.id.in_(wanted), articles.c.original_id.in_(wanted)),
+            articles.c.hidden_reason.is_(None),
+            _stands_for_group(),
+        )
+        with self._read() as connection:
+            shown = [StreamItem(**row._mapping) for row in connection.execute(query)]
+        by_root = {item.original_id or item.id: item for item in shown}
+        return {article_id: by_root[root] for article_id, root in roots.items() if root in by_root}
 
     def pinned_items(self, selection: Selection, *, limit: int = 5) -> list[StreamItem]:
         """The selection's pinned items, most recently pinned first."""
@@ -446,6 +475,29 @@ class WebStore:
 
     # outlets
 
+    def site_names(self, sites: Iterable[str]) -> dict[str, str]:
+        """The name each site goes by: the configured one (`outlet_names`), else the newest name its articles
+        gave (og:site_name, a feed's title); sites named nowhere are absent. One index probe per site, at most
+        SITE_NAME_LOOKUPS sites a query."""
+        wanted = list(dict.fromkeys(sites))
+        names = {site: self.outlet_names[site] for site in wanted if site in self.outlet_names}
+        unnamed = [site for site in wanted if site not in names]
+        for start in range(0, len(unnamed), SITE_NAME_LOOKUPS):
+            some = unnamed[start : start + SITE_NAME_LOOKUPS]
+            newest = [
+                sa.select(articles.c.site_name)
+                .where(articles.c.site == site, articles.c.site_name.is_not(None))
+                .order_by(articles.c.sort_at.desc(), articles.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+                .label(f"site_{number}")
+                for number, site in enumerate(some)
+            ]
+            with self._read() as connection:
+                row = connection.execute(sa.select(*newest)).one()
+            names.update({site: name for site, name in zip(some, row, strict=True) if name})
+        return names
+
     def outlets(self) -> list[Outlet]:
         """Every site with its latest article time: a skip scan over (site, sort_at, id), one index probe per
         site, so the cost follows the number of outlets, not of articles."""
@@ -459,6 +511,25 @@ class WebStore:
         with self._read() as connection:
             rows = connection.execute(query.order_by(sites.c.site)).all()
         return [Outlet(row.site, row.last_at) for row in rows]
+
+
+def _stands_for_group() -> sa.ColumnElement[bool]:
+    """The row shows its syndication group: it is an original (or stands alone), or a copy standing in for an
+    original that is hidden or in another story — the earliest visible copy (by first seen) of its group."""
+    original = articles.alias("original")
+    sibling = articles.alias("sibling")
+    original_shown = sa.exists().where(
+        original.c.id == articles.c.original_id,
+        original.c.hidden_reason.is_(None),
+        original.c.story_id.is_not_distinct_from(articles.c.story_id),
+    )
+    earlier_copy = sa.exists().where(
+        sibling.c.original_id == articles.c.original_id,
+        sibling.c.hidden_reason.is_(None),
+        sibling.c.story_id.is_not_distinct_from(articles.c.story_id),
+        sa.tuple_(sibling.c.first_seen_at, sibling.c.id) < sa.tuple_(articles.c.first_seen_at, articles.c.id),
+    )
+    return sa.or_(articles.c.original_id.is_(None), sa.and_(~original_shown, ~earlier_copy))
 
 
 def _fts_query(terms: list[str]) -> str:

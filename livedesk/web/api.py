@@ -6,6 +6,7 @@ Every error, whatever its cause (404, 400 bad cursor, 422 bad parameter, 500), i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from livedesk.models import Story as StoredStory
 from livedesk.store import Store
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
 from livedesk.web.pages import mentioning, shown_item, with_entity
-from livedesk.web.render import UpdateView, update_views
+from livedesk.web.render import UpdateView, outlet_names, update_views
 from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import position, story_stream, topic_stream
 
@@ -51,8 +52,10 @@ class ClaimOut(BaseModel):
     cue: str
     status: str  # confirmed | unconfirmed | denied | alleged | disputed
     status_set_by_editor: bool
-    outlets: list[str]  # every outlet carrying the claim, the first to report it first
-    first_reported_by: str | None
+    outlets: list[str]  # every outlet carrying the claim (domains), the first to report it first
+    independent_outlets: int  # how many of them reported it on their own (copies of one original count once)
+    first_reported_by: str | None  # domain
+    first_reported_by_name: str | None  # its display name
     first_reported_at: datetime | None
 
 
@@ -65,7 +68,8 @@ class UpdateOut(BaseModel):
     title: str
     url: str  # the original report
     permalink: str
-    outlet: str
+    outlet: str  # the outlet's domain
+    outlet_name: str  # its display name: configured, else the one it gives itself, else the domain
     byline: str | None
     published_at: datetime | None
     sort_at: datetime  # published, else first seen: the order of every stream
@@ -130,6 +134,7 @@ CursorQuery = Annotated[Cursor | None, Query(description="`next_cursor` of the p
 
 class OutletOut(BaseModel):
     site: str
+    name: str  # display name: configured, else the one it gives itself, else the domain
     last_article_at: datetime | None
 
 
@@ -154,7 +159,12 @@ def _story(story: StoredStory) -> StoryOut:
     )
 
 
-def _claim(entry: LedgerEntry) -> ClaimOut:
+def _claims(store: Store, entries: list[LedgerEntry]) -> list[ClaimOut]:
+    name = outlet_names(store, [c.outlet for entry in entries for c in entry.carriers])
+    return [_claim(entry, name) for entry in entries]
+
+
+def _claim(entry: LedgerEntry, name: Callable[[str], str]) -> ClaimOut:
     first = entry.first_reported
     return ClaimOut(
         id=entry.id,
@@ -164,7 +174,9 @@ def _claim(entry: LedgerEntry) -> ClaimOut:
         status=entry.status,
         status_set_by_editor=entry.editor_set,
         outlets=entry.outlets,
+        independent_outlets=entry.independent_count,
         first_reported_by=first.outlet if first else None,
+        first_reported_by_name=name(first.outlet) if first else None,
         first_reported_at=first.first_seen if first else None,
     )
 
@@ -177,6 +189,7 @@ def _update(u: UpdateView) -> UpdateOut:
         url=u.item.url,
         permalink=u.permalink,
         outlet=u.outlet,
+        outlet_name=u.outlet_name,
         byline=u.item.byline,
         published_at=u.item.published_at,
         sort_at=u.item.at,
@@ -231,7 +244,7 @@ def get_story(request: Request, story_id: Id) -> StoryDetailOut:
     story = store.get_story(story_id)
     if story is None:
         raise HTTPException(404, f"No story {story_id}.")
-    claims = [_claim(c) for c in store.story_claims(story_id)]
+    claims = _claims(store, store.story_claims(story_id))
     return StoryDetailOut(**_story(story).model_dump(), claims=claims)
 
 
@@ -241,7 +254,7 @@ def story_claims(request: Request, story_id: Id) -> list[ClaimOut]:
     store = _store(request)
     if store.get_story(story_id) is None:
         raise HTTPException(404, f"No story {story_id}.")
-    return [_claim(c) for c in store.story_claims(story_id)]
+    return _claims(store, store.story_claims(story_id))
 
 
 @router.get("/stories/{story_id}/updates", response_model=UpdatesPage)
@@ -331,4 +344,7 @@ def get_entity(request: Request, entity_id: Id) -> EntityOut:
 
 @router.get("/outlets")
 def outlets(request: Request) -> list[OutletOut]:
-    return [OutletOut(site=o.site, last_article_at=o.last_at) for o in _store(request).outlets()]
+    store = _store(request)
+    found = store.outlets()
+    name = outlet_names(store, [o.site for o in found])
+    return [OutletOut(site=o.site, name=name(o.site), last_article_at=o.last_at) for o in found]

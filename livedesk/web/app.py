@@ -160,10 +160,11 @@ def create_app(
     splits stories with `story_edits`."""
     settings = settings or Settings.from_env()
     trusted_proxies = parse_networks(settings.trusted_proxies)  # a bad CIDR fails here, before anything is opened
+    outlet_names = settings.outlet_name_map()  # and so does a bad domain=name pair
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.database_url)
+        store = Store.open(settings.database_url, outlet_names=outlet_names)
         bus = open_bus(settings.database_url)
         await bus.start()
         counter = views.ViewCounter(store, trusted_proxies=trusted_proxies)

@@ -24,7 +24,8 @@ router = APIRouter(include_in_schema=False)
 
 def _updates(request: Request, stream: StreamInfo) -> list[UpdateView]:
     store = request.app.state.store
-    return update_views(store, store.page(stream.selection).items)
+    # As the page shows them: one entry per syndication group, the copies credited on the original's.
+    return update_views(store, store.page(stream.selection, one_per_group=True).items)
 
 
 def _absolute(request: Request, path: str) -> str:
@@ -49,7 +50,7 @@ def _modified(u: UpdateView) -> datetime:
 
 
 def _summary(u: UpdateView) -> str:
-    parts = [u.excerpt, f"Read the full report at {u.outlet}: {u.item.url}"]
+    parts = [u.excerpt, f"Read the full report at {u.outlet_name}: {u.item.url}"]
     if u.credit:
         parts.append(u.credit[:1].upper() + u.credit[1:] + ".")
     return "\n\n".join(parts)
@@ -82,7 +83,7 @@ def atom(stream: StreamInfo, updates: list[UpdateView], page_url: str, feed_url:
         if u.item.published_at:
             add(entry, "published", _rfc3339(u.item.published_at))
         add(entry, "link", rel="alternate", type="text/html", href=_link(u, site_url))
-        add(add(entry, "author"), "name", u.item.byline or u.outlet)
+        add(add(entry, "author"), "name", u.item.byline or u.outlet_name)
         if u.item.retracted:
             add(entry, "content", u.item.retracted_reason, type="text")
         elif u.is_post:
@@ -114,7 +115,7 @@ def _json_item(u: UpdateView, site_url: str) -> dict[str, Any]:
         "url": _link(u, site_url),
         "title": u.label if u.is_post else u.item.title,
         "date_published": _rfc3339(u.item.at),
-        "authors": [{"name": u.item.byline or u.outlet}],
+        "authors": [{"name": u.item.byline or u.outlet_name}],
         **({"language": u.item.language} if u.item.language else {}),
     }
     if u.item.retracted:

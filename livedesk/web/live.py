@@ -16,6 +16,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from jinja2 import Environment
@@ -75,6 +76,18 @@ class LiveItems:
         chips = self._store.entities_of(item.id for item in items)
         return [encode_event(view, self._template.render(u=view, entity_chips=chips)) for view in views]
 
+    def cards(self, selection: Selection, items: list[StreamItem]) -> list[StreamItem]:
+        """What the pages of `selection` show for each changed item: a change to a copy is a change to its
+        original's card (its "also carried by"), sent as that card under the copy's revision when newer. A
+        hidden item stays itself: the page removes its card, if it has one."""
+        copies = [item for item in items if item.original_id is not None and item.hidden_reason is None]
+        shown = self._store.group_cards(selection, copies)
+        cards = []
+        for item in items:
+            card = shown.get(item.id, item)
+            cards.append(card if card is item else replace(card, revision=max(card.revision, item.revision)))
+        return cards
+
     async def event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
         """The updated article's revision and event if it belongs to `selection`, else None."""
         if isinstance(selection, StoryStream) and update.story_id != selection.story_id:
@@ -85,6 +98,8 @@ class LiveItems:
         item = await run_in_threadpool(self._store.stream_item, update.article_id, selection)
         if item is None:
             return None
+        if item.original_id is not None:
+            item = (await run_in_threadpool(self.cards, selection, [item]))[0]
         key = (item.id, item.revision)
         return item.revision, await self._encoded.get(key, lambda: run_in_threadpool(lambda: self.encode([item])[0]))
 
@@ -168,7 +183,8 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
                 if not missed:
                     break
                 fresh = [item for item in missed if item.revision not in delivered]
-                for replayed in await run_in_threadpool(live.encode, fresh):
+                cards = await run_in_threadpool(live.cards, selection, fresh)
+                for replayed in await run_in_threadpool(live.encode, cards):
                     yield replayed
                 floor = missed[-1].revision
             delivered = {revision for revision in delivered if revision > floor}

@@ -20,7 +20,17 @@ from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, St
 from livedesk.store import Store
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
-from livedesk.web.render import UpdateView, is_live, json_ld, update_views
+from livedesk.web.render import (
+    LIVE_WINDOW,
+    TOP_CLAIMS,
+    UpdateView,
+    first_reports,
+    is_live,
+    json_ld,
+    outlet_names,
+    significant_claims,
+    update_views,
+)
 from livedesk.web.search import run_search, search_filter
 from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
 
@@ -80,7 +90,8 @@ def _stream_page(
     store = _store(request)
     # Read before the page: whatever arrives after this reaches the reader through the events stream.
     last_id = store.last_revision()
-    page = store.page(stream.selection, before=position(cursor))
+    # One card per syndication group: copies are credited on their original's card.
+    page = store.page(stream.selection, before=position(cursor), one_per_group=True)
     updates = update_views(store, page.items)
     # Other query parameters (an entity filter) carry over to the next page.
     following = request.url.remove_query_params("fragment")
@@ -90,25 +101,36 @@ def _stream_page(
         return render(request, "_updates.html", updates=updates, next_url=next_url, entity_chips=chips)
     now = datetime.now(UTC)
     pinned = store.pinned_items(stream.selection)
-    highlights = update_views(store, [*pinned, *store.key_events(stream.selection)])
+    marked = store.key_events(stream.selection)
+    # Without the desk's key events, the reports that first carried each new claim stand for them.
+    automatic = not marked and bool(claims)
+    if automatic:
+        chosen = (store.stream_item(report, stream.selection) for report in first_reports(claims or []))
+        marked = [item for item in chosen if item is not None and item.hidden_reason is None]
+    highlights = update_views(store, [*pinned, *marked])
+    ledger = significant_claims(claims) if claims is not None else None
     return render(
         request,
         "stream.html",
         pinned=highlights[: len(pinned)],
         key_events=highlights[len(pinned) :],
+        automatic_key_events=automatic,
         kind=stream.kind,
         title=stream.title,
         summary=stream.summary,
         outlets=stream.outlets,
         last_update=stream.last_update,
         live=is_live(stream.last_update, now),
+        live_window_seconds=int(LIVE_WINDOW.total_seconds()),
         updates=updates,
         next_url=next_url,
         events_url=f"{stream.path}/events?after={last_id}",
         feeds={"atom": f"{stream.path}/feed.atom", "json": f"{stream.path}/feed.json"},
         jsonld=json_ld(live_blog_posting(stream, updates, request.base_url, now)),
         entity_chips=chips,
-        claims=claims,
+        claims=ledger,
+        top_claims=TOP_CLAIMS,
+        outlet_name=outlet_names(store, [c.outlet for entry in ledger or [] for c in entry.carriers]),
     )
 
 
@@ -140,7 +162,7 @@ def blog_posting(u: UpdateView, base: URL) -> dict[str, Any]:
             "url": u.item.url,
             "datePublished": u.item.at.isoformat(),
             "articleBody": u.excerpt,
-            "publisher": {"@type": "Organization", "name": u.outlet},
+            "publisher": {"@type": "Organization", "name": u.outlet_name},
             **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
         }
     posting: dict[str, Any] = {

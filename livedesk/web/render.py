@@ -7,7 +7,7 @@ excerpt of a few sentences and "Read the full report at {outlet}", never an outl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from livedesk.models import StreamItem, SyndicationGroup, SyndicationMember
+from livedesk.models import ClaimStatus, LedgerEntry, StreamItem, SyndicationGroup, SyndicationMember
 from livedesk.store import Store
 from livedesk.store.web import MARK_END, MARK_START
 from livedesk.text import sentence_spans
@@ -75,6 +75,16 @@ def clock_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%H:%M")
 
 
+def time_of_day(at: datetime, now: datetime) -> str:
+    """ "14:05 UTC" today, "28 Nov, 14:05 UTC" before, "28 Nov 2025, 14:05 UTC" in another year: the time a
+    reader reads beside each update (static/live.js writes it again in the reader's own zone)."""
+    at, now = at.astimezone(UTC), now.astimezone(UTC)
+    clock = f"{at:%H:%M} UTC"
+    if at.date() == now.date():
+        return clock
+    return f"{at.day} {at:%b}, {clock}" if at.year == now.year else f"{at.day} {at:%b %Y}, {clock}"
+
+
 def sort_micros(at: datetime) -> int:
     """An item's time in every stream's order as the page's script compares it, with the id after it:
     microseconds since the epoch (exact in a JavaScript number until the year 2255)."""
@@ -96,18 +106,39 @@ def group(members: Sequence[SyndicationMember]) -> SyndicationGroup | None:
 
 
 @dataclass(frozen=True)
+class Report:
+    """One outlet's report of a syndication group, as a card credits it."""
+
+    name: str  # the outlet's display name
+    site: str
+    url: str
+
+
+@dataclass(frozen=True)
 class UpdateView:
     """One update, ready for the `_update.html` partial and the API."""
 
     item: StreamItem
     excerpt: str
-    outlet: str
+    outlet: str  # the outlet's domain
     group: SyndicationGroup | None
     views: int
+    outlet_name: str = ""  # the outlet's display name (its domain when it has none)
+    first_report: Report | None = None  # the group's original, when others carry it too
+    also_carried_by: tuple[Report, ...] = ()  # the other outlets carrying it, each once, earliest first
 
     @property
     def credit(self) -> str | None:
-        return None if self.group is None else self.group.credit_line
+        """ "first reported by X, also carried by Y, Z", by display names."""
+        if self.first_report is None:
+            return None
+        line = f"first reported by {self.first_report.name}"
+        others = ", ".join(report.name for report in self.also_carried_by)
+        return f"{line}, also carried by {others}" if others else line
+
+    @property
+    def is_original(self) -> bool:
+        return self.first_report is not None and self.group is not None and self.group.original.id == self.item.id
 
     @property
     def is_post(self) -> bool:
@@ -127,20 +158,72 @@ class UpdateView:
 
 
 def update_views(store: Store, items: Sequence[StreamItem]) -> list[UpdateView]:
-    """Items with their excerpt, syndication group and view count: three queries for any number of items."""
+    """Items with their excerpt, syndication group, outlets' names and view count: four queries for any number
+    of items."""
     ids = [item.id for item in items]
-    groups = store.syndication_groups(ids)
+    members = store.syndication_groups(ids)
+    groups = {item.id: group(members.get(item.id, [])) for item in items}
     views = store.view_counts(ids)
+    sites = [item.site for item in items] + [m.site for g in groups.values() if g for m in g.members]
+    names = outlet_names(store, sites)
     return [
         UpdateView(
             item=item,
             excerpt=excerpt(item.lead),
             outlet=outlet(item.site),
-            group=group(groups.get(item.id, [])),
+            group=groups[item.id],
             views=views.get(item.id, 0),
+            outlet_name=names(item.site),
+            first_report=_report(g.original, names) if (g := groups[item.id]) else None,
+            also_carried_by=_also_carried_by(item, g, names) if g else (),
         )
         for item in items
     ]
+
+
+def outlet_names(store: Store, sites: Iterable[str]) -> Callable[[str], str]:
+    """A site's display name: configured, else the one it gives itself, else its domain (one query)."""
+    known = store.site_names(sites)
+    return lambda site: known.get(site) or outlet(site)
+
+
+def _report(member: SyndicationMember, names: Callable[[str], str]) -> Report:
+    return Report(name=names(member.site), site=outlet(member.site), url=member.url)
+
+
+def _also_carried_by(item: StreamItem, g: SyndicationGroup, names: Callable[[str], str]) -> tuple[Report, ...]:
+    """The group's other outlets, each once, earliest first: neither the item's own outlet nor the original's."""
+    seen = {outlet(item.site), outlet(g.original.site)}
+    reports = []
+    for member in g.copies:
+        if outlet(member.site) not in seen:
+            seen.add(outlet(member.site))
+            reports.append(_report(member, names))
+    return tuple(reports)
+
+
+# Claims a story page shows before "Show all N claims": the few a reader most needs.
+TOP_CLAIMS = 3
+# Key events chosen without a desk, at most.
+AUTOMATIC_KEY_EVENTS = 5
+_CONTESTED = frozenset({ClaimStatus.DENIED, ClaimStatus.DISPUTED})
+
+
+def significant_claims(entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+    """The ledger, most significant first: contested claims (denied, disputed) first, then those carried by the
+    most independent outlets, then the earliest reported."""
+    return sorted(entries, key=lambda e: (e.status not in _CONTESTED, -e.independent_count))  # stable: ledger order
+
+
+def first_reports(entries: Sequence[LedgerEntry], limit: int = AUTOMATIC_KEY_EVENTS) -> list[int]:
+    """Key events when the desk marked none: the original reports that first carried a new claim (each report
+    once, whichever claims it brought), the newest `limit` of them, newest first."""
+    earliest: dict[int, datetime] = {}
+    for entry in entries:
+        first = entry.first_reported
+        if first is not None and first.report_id not in earliest:
+            earliest[first.report_id] = first.first_seen
+    return sorted(earliest, key=lambda report: (earliest[report], report), reverse=True)[:limit]
 
 
 def is_live(last_update: datetime | None, now: datetime) -> bool:
@@ -163,6 +246,7 @@ def environment() -> Environment:
     env.globals.update(format_views=format_views, now=lambda: datetime.now(UTC), is_live=is_live, REMOVED=REMOVED)
     env.filters.update(relative=lambda at: relative_time(at, datetime.now(UTC)), exact=exact_time, iso=_iso)
     env.filters.update(clock=clock_time, micros=sort_micros)
+    env.filters["time_of_day"] = lambda at: time_of_day(at, datetime.now(UTC))
     env.filters["highlight"] = highlight
     env.filters["outlet"] = outlet
     return env

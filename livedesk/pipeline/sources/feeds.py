@@ -11,6 +11,8 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +31,8 @@ from livedesk.pipeline.sources.common import (
     text_codec,
 )
 from livedesk.pipeline.sources.sitemaps import parse_sitemap
-from livedesk.urls import parse_content_type
+from livedesk.text import outlet_name
+from livedesk.urls import parse_content_type, registrable_domain
 
 FEED_MEDIA_TYPES = {
     "application/rss+xml",
@@ -120,13 +123,27 @@ def _parse_xml_feed(body: bytes, url: str, content_type: str | None) -> Feed:
             warnings.append(_dropped(number, item.get("title")))
         else:
             entries.append(entry)
+    title = _text(channel.get("title"))
     return Feed(
         url=url,
-        title=_text(channel.get("title")),
-        entries=entries,
+        title=title,
+        entries=_named(entries, title, (url, _text(channel.get("link")))),
         kind=result.get("version") or "unknown",
         warnings=warnings,
     )
+
+
+def _named(entries: list[FeedEntry], title: str | None, homes: Iterable[str | None]) -> list[FeedEntry]:
+    """Entries on the feed's own site (its URL's or its home page's) carry the feed's title as their outlet's
+    name: "Meridian Wire" names meridian-wire.example, while an aggregator's feed names none of the sites it
+    links to."""
+    sites = {registrable_domain(home) for home in homes if home}
+    named = []
+    for entry in entries:
+        site = registrable_domain(entry.link)
+        name = outlet_name(title, site, from_title=True) if site in sites else None
+        named.append(replace(entry, site_name=name) if name else entry)
+    return named
 
 
 def _defuse_entities(body: bytes) -> tuple[bytes, list[str]]:
@@ -273,7 +290,9 @@ def parse_json_feed(body: bytes, url: str) -> Feed:
             warnings.append(_dropped(number, item.get("title") if isinstance(item, dict) else None))
         else:
             entries.append(entry)
-    return Feed(url=url, title=_text(doc.get("title")), entries=entries, kind=kind, warnings=warnings)
+    title = _text(doc.get("title"))
+    homes = (url, _text(doc.get("home_page_url")))
+    return Feed(url=url, title=title, entries=_named(entries, title, homes), kind=kind, warnings=warnings)
 
 
 def _json_entry(

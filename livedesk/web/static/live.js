@@ -23,11 +23,44 @@
     return date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
   }
 
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  // The time of day in the reader's own zone, as livedesk/web/render.py time_of_day() writes it in UTC:
+  // "14:05 BST" today, "28 Nov, 14:05 BST" before, with the year when it is another year.
+  function clock(date, now) {
+    const time = date.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZoneName: "short" });
+    if (date.toDateString() === now.toDateString()) return time;
+    const day = date.getDate() + " " + MONTHS[date.getMonth()];
+    return (date.getFullYear() === now.getFullYear() ? day : day + " " + date.getFullYear()) + ", " + time;
+  }
+
+  // Relative times ("12 min ago") kept fresh, times of day in the reader's zone, and the page's Live state:
+  // live while its last update is within the window the server used.
   function refreshTimes(root) {
-    const now = Date.now();
-    for (const time of (root || document).querySelectorAll("time[data-relative]")) {
-      time.textContent = relative(new Date(time.getAttribute("datetime")), now);
+    const now = new Date();
+    for (const element of (root || document).querySelectorAll("[data-relative]")) {
+      const at = element.getAttribute("data-relative") || element.getAttribute("datetime");
+      element.textContent = relative(new Date(at), now);
     }
+    for (const time of (root || document).querySelectorAll("time[data-clock]")) {
+      time.textContent = clock(new Date(time.getAttribute("datetime")), now);
+    }
+    const state = document.querySelector("[data-live-state][data-last-update]");
+    const badge = state && state.querySelector("[data-state-badge]");
+    if (badge) {
+      const age = now - new Date(state.getAttribute("data-last-update"));
+      const live = age < Number(state.getAttribute("data-live-window")) * 1000;
+      badge.className = live ? "live-badge" : "ended-badge";
+      badge.textContent = live ? "Live" : "Ended";
+    }
+  }
+
+  // A new update arrived: the page is live from its time on, if that is newer than what the page knew.
+  function noteActivity(at) {
+    const state = document.querySelector("[data-live-state]");
+    if (!state || !at) return;
+    const known = state.getAttribute("data-last-update");
+    if (!known || new Date(at) > new Date(known)) state.setAttribute("data-last-update", at);
   }
 
   function parse(html) {
@@ -117,7 +150,8 @@
     link.textContent = data.label;
     const time = document.createElement("time");
     time.setAttribute("datetime", data.at);
-    time.textContent = new Date(data.at).toISOString().slice(11, 16);
+    time.setAttribute("data-clock", "");
+    time.textContent = clock(new Date(data.at), new Date());
     item.append(link, " ", time);
     return item;
   }
@@ -131,9 +165,13 @@
     const keyBlock = stream.querySelector("[data-key-events-block]");
     const keyEvents = keyBlock && keyBlock.querySelector("[data-key-events]");
     const pending = []; // cards newer than every card shown, waiting for the reader's click
+    const title = document.title;
     let button = null;
 
+    // The notice (sticky: style.css keeps it in view while the reader is anywhere among the updates) and the
+    // count in the tab's title, "(3) Story title".
     function showBanner() {
+      document.title = pending.length ? "(" + pending.length + ") " + title : title;
       if (!pending.length) {
         if (button) { button.remove(); button = null; }
         return;
@@ -148,15 +186,21 @@
       button.textContent = pending.length + (pending.length === 1 ? " new update" : " new updates");
     }
 
+    // The new cards go above the newest one, and what the reader is reading stays where it is on screen; the
+    // keyboard focus moves to the first new card without scrolling to it.
     function insertPending() {
-      while (pending.length) {
-        const item = pending.shift();
-        if (!byId(list, item.getAttribute("data-update-id"))) insertInOrder(list, item);
-      }
-      refreshTimes(list);
-      showBanner();
-      const first = list.querySelector("a");
-      if (first) first.focus();
+      const inserted = [];
+      keepingScroll(stream, null, function () {
+        while (pending.length) {
+          const item = pending.shift();
+          if (!byId(list, item.getAttribute("data-update-id"))) { insertInOrder(list, item); inserted.push(item); }
+        }
+        refreshTimes(list);
+        showBanner();
+      });
+      inserted.sort(compare).reverse();
+      const first = inserted.length && inserted[0].querySelector("a");
+      if (first) first.focus({ preventScroll: true });
     }
 
     // The card in the stream: replaced where it is, removed, queued behind the banner when newer than all, put
@@ -195,6 +239,18 @@
     function showKeyEvent(id, card, data) {
       if (!keyEvents) return;
       const current = keyEvents.querySelector('[data-key-event-id="' + id + '"]');
+      if (keyBlock.hasAttribute("data-automatic")) {
+        if (!(card && data.key_event)) {
+          // Chosen without the desk (the first report of each new claim): only a removal takes one away.
+          if (!card && current) current.remove();
+          keyBlock.hidden = !keyEvents.children.length;
+          return;
+        }
+        // The desk marked a key event: its choices replace the ones made without it.
+        keyBlock.removeAttribute("data-automatic");
+        for (const note of keyBlock.querySelectorAll("[data-automatic-note]")) note.remove();
+        keyEvents.replaceChildren();
+      }
       if (current) current.remove();
       if (card && data.key_event) insertInOrder(keyEvents, keyEventItem(id, card, data));
       keyBlock.hidden = !keyEvents.children.length;
@@ -208,6 +264,7 @@
       if (said && said.revision >= data.revision) return; // announced twice, or older than what we have
       const html = data.removed ? null : data.html;
       latest.set(id, { revision: data.revision, html: html });
+      if (html !== null && !byId(list, id)) noteActivity(data.at);
       keepingScroll(stream, id, function () {
         const card = html === null ? null : cardFrom(html);
         showInStream(id, card);
