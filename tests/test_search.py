@@ -16,13 +16,8 @@ import sqlalchemy as sa
 
 from livedesk.models import SearchFilter
 from livedesk.store import Store
-from livedesk.store.web import (
-    MAX_SEARCH_TERMS,
-    SearchCancel,
-    SearchCancelledError,
-    SearchTimeoutError,
-    search_terms,
-)
+from livedesk.store.search_syntax import MAX_SEARCH_TERMS, search_terms
+from livedesk.store.web import SearchCancel, SearchCancelledError, SearchTimeoutError
 from livedesk.web.inputs import MAX_QUERY_CHARS
 from tests.web_fixtures import NOW, Desk, put, running_app, served
 
