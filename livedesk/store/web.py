@@ -325,7 +325,7 @@ class WebStore:
             conditions.append(articles.c.sort_at < sa.literal(selection.until, UTCDateTime))
         if selection.story_id is not None:
             conditions.append(articles.c.story_id == selection.story_id)
-        return sa.and_(*conditions)
+        return sa.and_(sa.true(), *conditions)
 
     def _topic_predicate(self, query: TopicQuery) -> sa.ColumnElement[bool]:
         either: list[sa.ColumnElement[bool]] = []
