@@ -1,5 +1,7 @@
-"""Search under hostile queries, on SQLite and PostgreSQL: the work reaching the database is bounded by the
-number of different words, a search stops at its time limit, and it stops when the reader goes away."""
+"""Search on SQLite and PostgreSQL: stemming, relevance, phrases, OR and -word read alike by both, hostile
+syntax answered without errors, one entry per story, exact pages in both orders; and under hostile queries, the
+work reaching the database is bounded by the number of words, a search stops at its time limit, and it stops
+when the reader goes away."""
 
 from __future__ import annotations
 
