@@ -12,10 +12,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from importlib.resources import files
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from livedesk.models import SearchFilter
 from livedesk.store import Store
@@ -442,3 +445,18 @@ def test_postgres_searches_through_the_index(postgres_url: str) -> None:
             compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
             plan = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_articles_search" in plan
+
+
+def _migrate(store: Store, direction: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(files("livedesk.store") / "migrations"))
+    with store._engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+
+def test_migration_0012_stems_what_was_stored_before_it(store: Store) -> None:
+    _migrate(store, "downgrade", "0011")
+    stored = put(store, "floods", title="Rain report", text="Floods closed three roads near the river.")
+    _migrate(store, "upgrade", "head")
+    assert _found(store, "flooding") == [stored.id]
