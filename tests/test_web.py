@@ -181,7 +181,7 @@ async def test_search_highlights_matches_and_filters(desk: Desk) -> None:
     )
     put(desk.store, "other", site="river-news.example", text="A ferry timetable changes next week.")
 
-    html = (await desk.client.get("/search", params={"q": "gates jammed"})).text
+    html = (await desk.client.get("/search", params={"q": "gates jammed", "sort": "date"})).text
     found = re.findall(r'data-result-id="(\d+)"', html)
     assert found == [str(a.id), str(b.id)]
     assert re.search(r"<mark>gates</mark>|<mark>jammed</mark>", html)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,27 +19,33 @@ class InvalidCursorError(ValueError):
 
 @dataclass(frozen=True)
 class Position:
-    """Where a page ends: the (sort_at, id) of its last item. Encoded as an opaque cursor for clients."""
+    """Where a page ends: the (sort_at, id) of its last item, and in a search by relevance its score before them.
+    Encoded as an opaque cursor for clients."""
 
     at: datetime
     id: int
+    score: float | None = None
 
     def encode(self) -> str:
-        raw = f"{self.at.astimezone(UTC).isoformat()}|{self.id}".encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        raw = f"{self.at.astimezone(UTC).isoformat()}|{self.id}"
+        if self.score is not None:
+            raw += f"|{self.score!r}"  # repr: the exact float back, so the next page starts exactly after it
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            at, _, ident = raw.partition("|")
+            at, ident, *rest = raw.split("|")
             when, number = datetime.fromisoformat(at), int(ident)
+            score = float(rest[0]) if len(rest) == 1 else None
             # The instant in UTC, as the database compares it: a year-1 or year-9999 time with an offset may
             # have none.
-            position = cls(when.astimezone(UTC), number) if when.tzinfo is not None else None
+            position = cls(when.astimezone(UTC), number, score) if when.tzinfo is not None else None
         except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as err:
             raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}") from err
-        if position is None or not 0 <= position.id <= MAX_ID:
+        valid = len(rest) <= 1 and (score is None or math.isfinite(score))
+        if position is None or not valid or not 0 <= position.id <= MAX_ID:
             raise InvalidCursorError(f"not a cursor: {cursor[:40]!r}")
         return position
 
@@ -137,6 +144,8 @@ class StreamPage:
 class SearchResults:
     page: StreamPage
     snippets: dict[int, str]  # by article id; matches between MARK_START and MARK_END
+    # By article id: how many updates of its story match (the article itself included; 1 outside any story).
+    story_matches: dict[int, int]
 
 
 @dataclass(frozen=True)

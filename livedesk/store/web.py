@@ -6,18 +6,21 @@ serve exactly that order: (story_id, sort_at, id) for a story, (site, sort_at, i
 for everything else. Rows arriving while a reader pages can therefore neither repeat nor shift a page.
 
 Full-text search lives outside the table metadata because it differs per backend (see SEARCH_INDEX_NAMES):
-SQLite keeps an external-content FTS5 table in sync with triggers, PostgreSQL a GIN expression index.
+SQLite keeps an external-content FTS5 table in sync with triggers, PostgreSQL a GIN expression index. Both stem
+English words (FTS5's porter tokenizer, PostgreSQL's English Snowball stemmer) and keep every other word as it
+is; neither drops stop words, so "the" finds the same articles on both. Results are ranked by relevance (FTS5's
+bm25, PostgreSQL's ts_rank_cd), a title match counting TITLE_WEIGHT times one in the text, or listed by date;
+one parser of ours (livedesk.store.search_syntax) reads the reader's query for both.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
@@ -37,14 +40,12 @@ from livedesk.models import (
 from livedesk.store.entities import entity_predicate
 from livedesk.store.posts import posts
 from livedesk.store.schema import UTCDateTime, articles, metadata
+from livedesk.store.search_syntax import SearchQuery, parse_search
 from livedesk.store.syndication import _MEMBER_COLUMNS
 
 PAGE_SIZE = 20
 # Sites named by one query of `site_names`: a page shows a few dozen outlets.
 SITE_NAME_LOOKUPS = 200
-# A search matches at most this many different words: the cost of matching and of highlighting grows with
-# each word, and a reader's query never needs more.
-MAX_SEARCH_TERMS = 16
 # Highlighting reads at most this much of an article (PostgreSQL's ts_headline re-parses the text it is given).
 SNIPPET_SOURCE_CHARS = 20_000
 # The longest a search may run before it is stopped; a normal one takes milliseconds.
@@ -65,8 +66,23 @@ SEARCH_INDEX = "ix_articles_search"
 SEARCH_INDEX_NAMES = frozenset(
     {FTS_TABLE, SEARCH_INDEX, *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config"))}
 )
-# The PostgreSQL expression, spelled exactly as the index's so the planner matches them.
-PG_DOCUMENT = "to_tsvector('simple'::regconfig, articles.title || ' ' || articles.text)"
+# English stemming without a stop-word list (migration 0012): articles are mostly English, and like FTS5's
+# porter tokenizer it leaves words of other languages whole rather than dropping "die" or "a" from a query.
+PG_SEARCH_CONFIG = "'livedesk_english'::regconfig"
+# The PostgreSQL expression, spelled exactly as the index's so the planner matches them: the title weighted A,
+# the text B.
+PG_DOCUMENT = (
+    f"(setweight(to_tsvector({PG_SEARCH_CONFIG}, articles.title), 'A'::\"char\")"
+    f" || setweight(to_tsvector({PG_SEARCH_CONFIG}, articles.text), 'B'::\"char\"))"
+)
+# A word in the title counts this many times one in the text, on both backends: FTS5's bm25 column weights
+# (title, text), ts_rank_cd's weights for labels {D, C, B, A} (text is B, the title A).
+TITLE_WEIGHT = 5.0
+_PG_RANK_WEIGHTS = f"'{{0.1, 0.2, {1 / TITLE_WEIGHT}, 1.0}}'::float4[]"
+# ts_rank_cd normalisation 1: divided by 1 + log(the document's length), as bm25 discounts long documents.
+_PG_RANK_NORMALISATION = 1
+
+SearchOrder = Literal["relevance", "date"]
 
 # Published time, else first-seen: the time a reader sees, and the stream order.
 articles.append_column(
@@ -89,7 +105,6 @@ topics = sa.Table(
 )
 
 _fts = sa.table(FTS_TABLE, sa.column("rowid", sa.Integer))
-_WORD = re.compile(r"\w+")
 
 
 class TopicExistsError(ValueError):
@@ -157,16 +172,8 @@ _ITEM_COLUMNS = (
 )
 # Articles with what the desk wrote about them: only post rows have a post (an outer join on its primary key).
 _ITEMS_FROM = articles.outerjoin(posts, posts.c.id == articles.c.post_id)
-
-
-def search_terms(text: str) -> list[str]:
-    """The different words of a reader's query, lower-cased (both backends fold case), in order of first use:
-    punctuation and operators mean nothing here, and a repeated word adds nothing to the work."""
-    return list(dict.fromkeys(word.lower() for word in _WORD.findall(text)))
-
-
-def _bounded_terms(text: str) -> list[str]:
-    return search_terms(text)[:MAX_SEARCH_TERMS]
+# What a search page reads beside the items' columns.
+_HIT_COLUMNS = frozenset({"story_matches", "score"})
 
 
 class WebStore:
@@ -327,15 +334,18 @@ class WebStore:
     def _items(self, selection: Selection) -> sa.Select[Any]:
         return sa.select(*_ITEM_COLUMNS).select_from(_ITEMS_FROM).where(self._predicate(selection))
 
-    def _predicate(self, selection: Selection) -> sa.ColumnElement[bool]:
+    def _predicate(self, selection: Selection, *, searched: bool = False) -> sa.ColumnElement[bool]:
+        """The selection's articles; `searched`: a search's words are matched by the caller (search()), not here."""
         if isinstance(selection, EntityFilter):
             mentioning = entity_predicate(selection.entity_id)
-            return mentioning if selection.within is None else sa.and_(mentioning, self._predicate(selection.within))
+            if selection.within is None:
+                return mentioning
+            return sa.and_(mentioning, self._predicate(selection.within, searched=searched))
         if isinstance(selection, StoryStream):
             return articles.c.story_id == selection.story_id
         if isinstance(selection, TopicQuery):
             return self._topic_predicate(selection)
-        conditions = [self._matches(selection.text)]
+        conditions = [] if searched else [self._matches(parse_search(selection.text))]
         if selection.sites:
             conditions.append(articles.c.site.in_(selection.sites))
         if selection.since is not None:
@@ -344,7 +354,7 @@ class WebStore:
             conditions.append(articles.c.sort_at < sa.literal(selection.until, UTCDateTime))
         if selection.story_id is not None:
             conditions.append(articles.c.story_id == selection.story_id)
-        return sa.and_(*conditions)
+        return sa.and_(sa.true(), *conditions)
 
     def _topic_predicate(self, query: TopicQuery) -> sa.ColumnElement[bool]:
         either: list[sa.ColumnElement[bool]] = []
@@ -352,23 +362,20 @@ class WebStore:
             either.append(articles.c.topic_id == query.topic_id)  # the desk's posts to this topic
         if query.story_ids:
             either.append(articles.c.story_id.in_(query.story_ids))
-        if search_terms(query.keywords):
-            matching = self._matches(query.keywords)
+        if keywords := parse_search(query.keywords):
+            matching = self._matches(keywords)
             either.append(sa.and_(matching, articles.c.site.in_(query.sources)) if query.sources else matching)
         elif query.sources:
             either.append(articles.c.site.in_(query.sources))
         return sa.or_(sa.false(), *either)
 
-    def _matches(self, text: str) -> sa.ColumnElement[bool]:
-        """Articles holding every word of `text`, through the backend's search index."""
-        terms = _bounded_terms(text)
-        if not terms:
+    def _matches(self, query: SearchQuery) -> sa.ColumnElement[bool]:
+        """Articles matching `query`, through the backend's search index."""
+        if not query:
             return sa.false()
         if self.dialect == "postgresql":
-            query = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(terms))
-            return sa.literal_column(PG_DOCUMENT).bool_op("@@")(query)
-        found = sa.select(_fts.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)))
-        return articles.c.id.in_(found)
+            return sa.literal_column(PG_DOCUMENT).bool_op("@@")(_tsquery(query))
+        return articles.c.id.in_(sa.select(_fts.c.rowid).where(_fts_match(query)))
 
     # search
 
@@ -377,21 +384,99 @@ class WebStore:
         selection: Selection,
         text: str,
         *,
+        order: SearchOrder = "relevance",
+        by_story: bool = False,
         before: Position | None = None,
         limit: int = PAGE_SIZE,
         timeout: float = SEARCH_TIMEOUT_SECONDS,
         cancel: SearchCancel | None = None,
     ) -> SearchResults:
-        """A page of `selection` (newest first, older than `before`) with a snippet of each item around the
-        words of `text`, read within `timeout` seconds. Raises SearchTimeoutError past it, and
-        SearchCancelledError once `cancel` is cancelled, from another thread; either stops the database's work."""
+        """A page of the articles of `selection` matching the query in `text`, the most relevant first (or the
+        newest first), after `before`, with a snippet of each around the words it matched; `by_story`: one
+        article per story, its best (or newest) match. Read within `timeout` seconds: raises SearchTimeoutError
+        past it, and SearchCancelledError once `cancel` is cancelled, from another thread; either stops the
+        database's work. A `before` must come from a page in the same order (with a score, or without)."""
+        if before is not None and (before.score is not None) != (order == "relevance"):
+            raise ValueError(f"a position from a search in another order than by {order}")
+        query = parse_search(text)
         cancel = cancel or SearchCancel()
         with self._read() as connection, self._stoppable(connection, timeout, cancel):
-            page = self._page(connection, selection, before, limit)
+            if not query:
+                return SearchResults(StreamPage([], None), {}, {})
+            rows = connection.execute(self._search_page(selection, query, order, by_story, before, limit)).all()
             if cancel.cancelled:  # a cancel between two statements interrupts neither
                 raise SearchCancelledError
-            snippets = self._snippets(connection, text, [item.id for item in page.items])
-        return SearchResults(page, snippets)
+            shown = rows[:limit]
+            snippets = self._snippets(connection, query, [row.id for row in shown])
+        items = [StreamItem(**{k: v for k, v in row._mapping.items() if k not in _HIT_COLUMNS}) for row in shown]
+        following = None
+        if len(rows) > limit and shown:
+            last = shown[-1]
+            following = Position(last.at, last.id, last.score)
+        matches = {row.id: row.story_matches for row in shown}
+        return SearchResults(StreamPage(items, following), snippets, matches)
+
+    def _search_page(
+        self,
+        selection: Selection,
+        query: SearchQuery,
+        order: SearchOrder,
+        by_story: bool,
+        before: Position | None,
+        limit: int,
+    ) -> sa.Select[Any]:
+        """Every match is numbered within its story (a window over the matches, in page order) and counted per
+        story; the page is a keyset page of all matches, or of each story's first, in the order of
+        (score, sort_at, id) or (sort_at, id), all descending."""
+        source, condition, score = self._found(query, ranked=order == "relevance")
+        keys = [articles.c.sort_at, articles.c.id] if score is None else [score, articles.c.sort_at, articles.c.id]
+        story = sa.func.coalesce(articles.c.story_id, -articles.c.id)  # an article of no story is one alone
+        hits = (
+            sa.select(
+                articles.c.id.label("hit_id"),
+                *(key.label(f"key{n}") for n, key in enumerate(keys)),
+                sa.func.count().over(partition_by=story).label("story_matches"),
+                sa.func.row_number().over(partition_by=story, order_by=[key.desc() for key in keys]).label("nth"),
+            )
+            .select_from(source)
+            .where(condition, self._predicate(selection, searched=True), articles.c.hidden_reason.is_(None))
+            .subquery("hits")
+        )
+        ordered = [hits.c[f"key{n}"] for n in range(len(keys))]
+        page = (
+            sa.select(
+                *_ITEM_COLUMNS,
+                hits.c.story_matches,
+                (ordered[0] if score is not None else sa.null()).label("score"),
+            )
+            .select_from(_ITEMS_FROM.join(hits, hits.c.hit_id == articles.c.id))
+            .order_by(*(key.desc() for key in ordered))
+            .limit(limit + 1)
+        )
+        if by_story:
+            page = page.where(hits.c.nth == 1)
+        if before is not None:
+            bound: list[Any] = [sa.literal(before.at, UTCDateTime), sa.literal(before.id)]
+            if score is not None:
+                bound.insert(0, sa.literal(before.score, sa.Float(53)))
+            page = page.where(sa.tuple_(*ordered) < sa.tuple_(*bound))
+        return page
+
+    def _found(
+        self, query: SearchQuery, *, ranked: bool
+    ) -> tuple[sa.FromClause, sa.ColumnElement[bool], sa.ColumnElement[float] | None]:
+        """Where the matches of `query` are read from, the condition they meet, and (`ranked`) their score,
+        higher for a better match. SQLite's bm25 needs the FTS5 table in the statement: a join, not IN."""
+        if self.dialect == "postgresql":
+            tsquery = _tsquery(query)
+            document: sa.ColumnElement[Any] = sa.literal_column(PG_DOCUMENT)
+            rank = sa.func.ts_rank_cd(sa.literal_column(_PG_RANK_WEIGHTS), document, tsquery, _PG_RANK_NORMALISATION)
+            return articles, document.bool_op("@@")(tsquery), sa.cast(rank, sa.Float(53)) if ranked else None
+        if not ranked:
+            return articles, self._matches(query), None
+        bm25 = sa.func.bm25(sa.literal_column(FTS_TABLE), TITLE_WEIGHT, 1.0)  # lower for a better match
+        matched = sa.select(_fts.c.rowid.label("id"), (-bm25).label("score")).where(_fts_match(query)).subquery()
+        return articles.join(matched, matched.c.id == articles.c.id), sa.true(), matched.c.score
 
     @contextmanager
     def _stoppable(self, connection: sa.Connection, timeout: float, cancel: SearchCancel) -> Iterator[None]:
@@ -422,28 +507,25 @@ class WebStore:
             else:
                 cancel._interrupt_with(None)
 
-    def _snippets(self, connection: sa.Connection, text: str, article_ids: Sequence[int]) -> dict[int, str]:
-        """A passage of each article around the words of `text`, matches between MARK_START and MARK_END."""
-        terms = _bounded_terms(text)
-        if not terms or not article_ids:
+    def _snippets(self, connection: sa.Connection, query: SearchQuery, article_ids: Sequence[int]) -> dict[int, str]:
+        """A passage of each article around the words it matched, matches between MARK_START and MARK_END."""
+        if not article_ids:
             return {}
         if self.dialect == "postgresql":
             options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15, MaxFragments=2"
-            query = sa.select(
+            snippets = sa.select(
                 articles.c.id,
                 sa.func.ts_headline(
-                    sa.literal_column("'simple'::regconfig"),
+                    sa.literal_column(PG_SEARCH_CONFIG),
                     sa.func.substr(articles.c.text, 1, SNIPPET_SOURCE_CHARS),
-                    sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(terms)),
+                    _tsquery(query),
                     options,
                 ),
             ).where(articles.c.id.in_(article_ids))
         else:
             snippet = sa.func.snippet(sa.literal_column(FTS_TABLE), 1, MARK_START, MARK_END, "…", 32)
-            query = sa.select(_fts.c.rowid, snippet).where(
-                sa.literal_column(FTS_TABLE).op("MATCH")(_fts_query(terms)), _fts.c.rowid.in_(article_ids)
-            )
-        return {row[0]: row[1] for row in connection.execute(query)}
+            snippets = sa.select(_fts.c.rowid, snippet).where(_fts_match(query), _fts.c.rowid.in_(article_ids))
+        return {row[0]: row[1] for row in connection.execute(snippets)}
 
     # topics
 
@@ -532,9 +614,12 @@ def _stands_for_group() -> sa.ColumnElement[bool]:
     return sa.or_(articles.c.original_id.is_(None), sa.and_(~original_shown, ~earlier_copy))
 
 
-def _fts_query(terms: list[str]) -> str:
-    # Every word quoted: FTS5 reads them as plain strings, never as operators or column filters.
-    return " ".join('"' + term.replace('"', "") + '"' for term in terms)
+def _fts_match(query: SearchQuery) -> sa.ColumnElement[bool]:
+    return sa.literal_column(FTS_TABLE).op("MATCH")(query.fts5())
+
+
+def _tsquery(query: SearchQuery) -> sa.ColumnElement[Any]:
+    return sa.func.to_tsquery(sa.literal_column(PG_SEARCH_CONFIG), query.tsquery())
 
 
 def _topic(row: sa.Row[Any]) -> Topic:

@@ -15,13 +15,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from livedesk.models import LedgerEntry, StreamPage, Topic
+from livedesk.models import LedgerEntry, StreamItem, StreamPage, Topic
 from livedesk.models import Story as StoredStory
 from livedesk.store import Store
+from livedesk.store.web import SearchOrder
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
 from livedesk.web.pages import mentioning, shown_item, with_entity
 from livedesk.web.render import UpdateView, outlet_names, update_views
-from livedesk.web.search import run_search, search_filter
+from livedesk.web.search import run_search, search_filter, search_position
 from livedesk.web.streams import position, story_stream, topic_stream
 
 
@@ -109,8 +110,15 @@ class TopicOut(BaseModel):
     url: str
 
 
+class StoryMatchesOut(BaseModel):
+    id: int
+    matches: int  # updates of this story matching the search, this one included
+    search: str  # the same search within this story: every one of them
+
+
 class SearchHitOut(UpdateOut):
     snippet: str  # plain text; matches between U+E000 and U+E001
+    story: StoryMatchesOut | None  # null for an update of no story, or in a search within one story
 
 
 class SearchPage(BaseModel):
@@ -128,6 +136,9 @@ class EntityOut(BaseModel):
     url: str
 
 
+SEARCH_SYNTAX = (
+    'Words that must all occur (in any form: "flooding" finds "floods"); "a phrase"; a OR b; -word to exclude'
+)
 EntityQuery = Annotated[Id | None, Query(description="Only updates mentioning this entity id")]
 CursorQuery = Annotated[Cursor | None, Query(description="`next_cursor` of the previous page")]
 
@@ -302,22 +313,38 @@ def get_article(request: Request, article_id: Id) -> Response:
 @router.get("/search", responses={503: {"model": ErrorResponse}})
 async def search(
     request: Request,
-    q: Annotated[SearchText, Query(min_length=1, description="Words that must all occur")],
+    q: Annotated[SearchText, Query(min_length=1, description=SEARCH_SYNTAX)],
     outlet: Annotated[Outlet | None, Query(description="Site domain, e.g. cnn.com")] = None,
     since: Annotated[Day | None, Query(description="First day (UTC), included")] = None,
     until: Annotated[Day | None, Query(description="Last day (UTC), included")] = None,
     story: Annotated[Id | None, Query()] = None,
     entity: EntityQuery = None,
+    sort: Annotated[SearchOrder, Query(description="The best matches first, or the newest")] = "relevance",
+    by_story: Annotated[bool, Query(description="One update per story, its best (or newest) match")] = False,
     cursor: CursorQuery = None,
 ) -> SearchPage:
-    """Articles holding every word of `q`, newest first, with a highlighted snippet each."""
+    """Updates matching `q`, the most relevant first (`sort=date`: the newest first), with a highlighted snippet
+    each. Every matching update is listed; each says in `story` how many updates of its story match, and where
+    to list them (`by_story=true` lists only the first of each story, as the search page does)."""
     store = _store(request)
     wanted = with_entity(search_filter(q, outlet, since, until, story), entity)
-    found = await run_search(request, store, wanted, q, position(cursor))
+    grouped = by_story and story is None
+    found = await run_search(request, store, wanted, q, search_position(cursor, sort), order=sort, by_story=grouped)
+
+    def within(item: StreamItem) -> StoryMatchesOut | None:
+        if item.story_id is None or story is not None:
+            return None
+        url = request.url.remove_query_params(["cursor", "by_story"]).include_query_params(story=item.story_id)
+        matches = found.story_matches[item.id]
+        return StoryMatchesOut(id=item.story_id, matches=matches, search=f"{url.path}?{url.query}")
 
     def page() -> SearchPage:
         items = [
-            SearchHitOut(**_update(u).model_dump(), snippet=found.snippets.get(u.item.id, u.excerpt))
+            SearchHitOut(
+                **_update(u).model_dump(),
+                snippet=found.snippets.get(u.item.id, u.excerpt),
+                story=within(u.item),
+            )
             for u in update_views(store, found.page.items)
         ]
         return SearchPage(items=items, next_cursor=found.page.next.encode() if found.page.next else None)

@@ -16,7 +16,7 @@ from fastapi import HTTPException, Request
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from livedesk.models import MAX_ID
-from livedesk.store.web import MAX_SEARCH_TERMS, search_terms
+from livedesk.store.search_syntax import MAX_SEARCH_TERMS, search_size
 
 # A cursor the server hands out is under 60 characters.
 MAX_CURSOR_CHARS = 120
@@ -47,8 +47,8 @@ def _within_days(day: date) -> date:
 
 
 def _few_terms(text: str) -> str:
-    if len(search_terms(text)) > MAX_SEARCH_TERMS:
-        raise ValueError(f"at most {MAX_SEARCH_TERMS} different words")
+    if search_size(text) > MAX_SEARCH_TERMS:
+        raise ValueError(f"at most {MAX_SEARCH_TERMS} different words (a phrase counts each of its words)")
     return text
 
 

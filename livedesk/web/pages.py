@@ -18,6 +18,7 @@ from starlette.responses import StreamingResponse
 
 from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, StreamItem
 from livedesk.store import Store
+from livedesk.store.web import SearchOrder
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
 from livedesk.web.live import event_stream
 from livedesk.web.render import (
@@ -31,7 +32,7 @@ from livedesk.web.render import (
     significant_claims,
     update_views,
 )
-from livedesk.web.search import run_search, search_filter
+from livedesk.web.search import run_search, search_filter, search_position
 from livedesk.web.streams import StreamInfo, position, story_stream, topic_stream
 
 router = APIRouter(include_in_schema=False)
@@ -271,6 +272,8 @@ def entity_page(request: Request, entity_id: Id, cursor: Cursor | None = None, f
 class Hit:
     u: UpdateView
     snippet: str
+    more: int  # other matching updates of its story, not shown: "N more updates in this story"
+    more_url: str | None  # the same search within that story
 
 
 @router.get("/search")
@@ -282,17 +285,25 @@ async def search_page(
     date_to: Annotated[FormDay, Query(alias="to")] = None,
     story: FormId = None,
     entity: Id | None = None,
+    sort: SearchOrder = "relevance",
     cursor: Cursor | None = None,
 ) -> HTMLResponse:
     store = _store(request)
     wanted = with_entity(search_filter(q, outlet or None, date_from, date_to, story), entity)
-    found = await run_search(request, store, wanted, q, position(cursor)) if q else None
+    # One entry per story, unless the search is within one story already (then every match is listed).
+    by_story = story is None
+    before = search_position(cursor, sort)
+    found = await run_search(request, store, wanted, q, before, order=sort, by_story=by_story) if q else None
 
     def page() -> HTMLResponse:
         hits: list[Hit] = []
         next_url = None
         if found is not None:
-            hits = [Hit(u, found.snippets.get(u.item.id, u.excerpt)) for u in update_views(store, found.page.items)]
+            within = request.url.remove_query_params("cursor")
+            for u in update_views(store, found.page.items):
+                more = found.story_matches.get(u.item.id, 1) - 1 if by_story else 0
+                url = f"/search?{within.include_query_params(story=u.item.story_id).query}" if more else None
+                hits.append(Hit(u, found.snippets.get(u.item.id, u.excerpt), more, url))
             if found.page.next:
                 next_url = f"/search?{request.url.include_query_params(cursor=found.page.next.encode()).query}"
         return render(
@@ -303,6 +314,7 @@ async def search_page(
             date_from=date_from or "",
             date_to=date_to or "",
             story=story,
+            sort=sort,
             hits=hits,
             next_url=next_url,
             outlets=store.outlets(),

@@ -10,13 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from livedesk.models import Position, SearchFilter, SearchResults, Selection
+from livedesk.models import InvalidCursorError, Position, SearchFilter, SearchResults, Selection
 from livedesk.store import Store
-from livedesk.store.web import (
-    SearchCancel,
-    SearchCancelledError,
-    SearchTimeoutError,
-)
+from livedesk.store.web import SearchCancel, SearchCancelledError, SearchOrder, SearchTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +38,37 @@ def search_filter(
     )
 
 
+def search_position(cursor: str | None, order: SearchOrder) -> Position | None:
+    """The decoded cursor of a search page in `order`; a 400 for anything else (a cursor of the other order too:
+    a page by date ends at a time, one by relevance at a score)."""
+    if cursor is None:
+        return None
+    try:
+        position = Position.decode(cursor)
+    except InvalidCursorError as err:
+        raise HTTPException(400, str(err)) from err
+    if (position.score is not None) != (order == "relevance"):
+        raise HTTPException(400, f"This cursor continues a search in another order than by {order}.")
+    return position
+
+
 async def run_search(
-    request: Request, store: Store, selection: Selection, text: str, before: Position | None
+    request: Request,
+    store: Store,
+    selection: Selection,
+    text: str,
+    before: Position | None,
+    *,
+    order: SearchOrder,
+    by_story: bool,
 ) -> SearchResults:
     """The store's search in a worker thread, cancelled when the client disconnects first. A 503 when it runs
     out of time; ClientGoneError (499) when the client left."""
     cancel = SearchCancel()
     searching = asyncio.ensure_future(
-        run_in_threadpool(lambda: store.search(selection, text, before=before, cancel=cancel))
+        run_in_threadpool(
+            lambda: store.search(selection, text, order=order, by_story=by_story, before=before, cancel=cancel)
+        )
     )
     gone = asyncio.ensure_future(_disconnected(request))
     try:
