@@ -27,6 +27,7 @@ from livedesk.models import (
     Position,
     SearchResults,
     Selection,
+    SiteStream,
     StoryStream,
     StreamItem,
     StreamPage,
@@ -304,6 +305,8 @@ class WebStore:
             return mentioning if selection.within is None else sa.and_(mentioning, self._predicate(selection.within))
         if isinstance(selection, StoryStream):
             return articles.c.story_id == selection.story_id
+        if isinstance(selection, SiteStream):
+            return sa.true()
         if isinstance(selection, TopicQuery):
             return self._topic_predicate(selection)
         conditions = [self._matches(selection.text)]
