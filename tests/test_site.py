@@ -133,7 +133,8 @@ async def test_home_events_bring_new_stories_and_changed_counts_then_resume(data
                 events = _events(response)
                 replayed = await _take(events, 2)
                 assert [data["story_id"] for _, data in replayed] == [ferry, first.story_id]
-                assert [event_id for event_id, _ in replayed] == [store.revision_of(late[1].id), store.revision_of(late[2].id)]
+                newest = [store.revision_of(late[1].id), store.revision_of(late[2].id)]
+                assert [event_id for event_id, _ in replayed] == newest
                 assert "3 updates" not in replayed[1][1]["html"] and "4 updates" in replayed[1][1]["html"]
                 await bus.publish(Update(late[2].id, first.story_id))  # replayed already: not sent again
                 live = put(store, "live", published=NOW)

@@ -1,6 +1,6 @@
-"""Atom 1.0 and JSON Feed 1.1 for every story and topic page, and for the whole site: the newest page of updates — outlets' reports as
-excerpts linking to them, the desk's own posts in full (their sanitised HTML) linking to their pages here. A
-retracted post stays as "This update was removed" with the reason; hidden items are absent."""
+"""Atom 1.0 and JSON Feed 1.1 for every story and topic page, and for the whole site: the newest page of updates
+— outlets' reports as excerpts linking to them, the desk's own posts in full (their sanitised HTML) linking to
+their pages here. A retracted post stays as "This update was removed" with the reason; hidden items are absent."""
 
 from __future__ import annotations
 
