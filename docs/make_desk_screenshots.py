@@ -1,7 +1,7 @@
 """Screenshots of the desk for the README: the overview, a story's desk page and the post form (at a phone's width),
 in headless Chromium, signed in as an editor.
 
-The demo corpus is ingested as for docs/make_screenshots.py; then an editor posts a pinned key event and a
+The demo corpus is ingested and served as for docs/make_screenshots.py; then an editor posts a pinned key event and a
 contributor submits a draft, through the same service layer the desk uses, so the pages show a queue and posts.
 
     python docs/make_desk_screenshots.py [--chromium /usr/bin/chromium] [--out docs]
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import sys
-import tempfile
 from pathlib import Path
 
-import uvicorn
 from playwright.async_api import async_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from docs.make_screenshots import CHROMIUM_ARGS, ingest_demo  # noqa: E402
+from docs.make_screenshots import CHROMIUM_ARGS, PHONE, demo_database, served  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
-from livedesk.demo import DemoServer  # noqa: E402
 from livedesk.desk import accounts, posts  # noqa: E402
 from livedesk.desk import stories as desk_stories  # noqa: E402
 from livedesk.desk.signin import sign_in  # noqa: E402
@@ -35,7 +31,6 @@ from livedesk.web.auth import SESSION_COOKIE  # noqa: E402
 
 PASSWORD = "screenshots only, never a real password"
 DESKTOP = {"width": 1100, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def write_posts(store: Store, story_id: int) -> None:
@@ -61,14 +56,7 @@ def write_posts(store: Store, story_id: int) -> None:
 
 async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
     app = create_app(settings, story_edits=desk_stories)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    async with served(app) as base:
         store: Store = app.state.store
         story = max(store.list_stories(), key=lambda s: s.article_count)
         write_posts(store, story.id)
@@ -89,10 +77,6 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
                 print(f"{out / name}: {base + path}")
                 await context.close()
             await browser.close()
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
 
 
 def main() -> None:
@@ -100,14 +84,7 @@ def main() -> None:
     parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, DemoServer(hostnames=True) as demo:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-            allowed_networks="127.0.0.0/8",
-            resolve=demo.resolve,
-            per_host_delay=0.0,
-        )
-        asyncio.run(ingest_demo(settings, demo))
+    with demo_database() as settings:
         asyncio.run(shoot(settings, args.chromium, args.out))
 
 
