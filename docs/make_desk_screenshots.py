@@ -1,7 +1,7 @@
 """Screenshots of the desk for the README: the overview, a story's desk page and the post form (at a phone's width),
 in headless Chromium, signed in as an editor.
 
-The demo corpus is ingested as for docs/make_screenshots.py; then an editor posts a pinned key event and a
+The demo corpus is ingested and served as for docs/make_screenshots.py; then an editor posts a pinned key event and a
 contributor submits a draft, through the same service layer the desk uses, so the pages show a queue and posts.
 
     python docs/make_desk_screenshots.py [--chromium /usr/bin/chromium] [--out docs]
@@ -9,6 +9,8 @@ contributor submits a draft, through the same service layer the desk uses, so th
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from playwright.async_api import async_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from docs.make_screenshots import CHROMIUM_ARGS, main, serving  # noqa: E402
+from docs.make_screenshots import CHROMIUM_ARGS, PHONE, demo_database, served  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
 from livedesk.desk import accounts, posts  # noqa: E402
 from livedesk.desk import stories as desk_stories  # noqa: E402
@@ -29,7 +31,6 @@ from livedesk.web.auth import SESSION_COOKIE  # noqa: E402
 
 PASSWORD = "screenshots only, never a real password"
 DESKTOP = {"width": 1100, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def write_posts(store: Store, story_id: int) -> None:
@@ -55,7 +56,7 @@ def write_posts(store: Store, story_id: int) -> None:
 
 async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
     app = create_app(settings, story_edits=desk_stories)
-    async with serving(app) as base:
+    async with served(app) as base:
         store: Store = app.state.store
         story = max(store.list_stories(), key=lambda s: s.article_count)
         write_posts(store, story.id)
@@ -78,5 +79,14 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
             await browser.close()
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
+    parser.add_argument("--out", type=Path, default=REPO / "docs")
+    args = parser.parse_args()
+    with demo_database() as settings:
+        asyncio.run(shoot(settings, args.chromium, args.out))
+
+
 if __name__ == "__main__":
-    main(shoot)
+    main()

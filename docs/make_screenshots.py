@@ -1,7 +1,9 @@
-"""Screenshots for the README: the home page and the busiest story page, at 1280×900, in headless Chromium.
+"""Screenshots for the README: the home page, the busiest story page, its claims and a search, on a desktop
+(1280×900) and a phone (390×844), in headless Chromium.
 
-The bundled demo corpus is served on loopback and polled through the real pipeline into a temporary SQLite
-database, exactly as `livedesk demo` does; the web app then serves it on loopback for the browser.
+The bundled demo corpus, dated from now as `livedesk demo` dates it, is served on loopback and polled through the
+real pipeline into a temporary SQLite database; the web app then serves it on loopback for the browser.
+docs/make_desk_screenshots.py shares all of that.
 
     python docs/make_screenshots.py [--chromium /usr/bin/chromium] [--out docs]
 """
@@ -13,8 +15,9 @@ import asyncio
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from livedesk import worker  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
-from livedesk.demo import DemoServer  # noqa: E402
+from livedesk.demo import DemoServer, shift_to  # noqa: E402
 from livedesk.models import SourceKind  # noqa: E402
 from livedesk.store import Store  # noqa: E402
 from livedesk.web.app import create_app  # noqa: E402
@@ -40,7 +43,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SEARCH = "/search?q=ceasefire"
 
 
 async def ingest_demo(settings: Settings, demo: DemoServer) -> None:
@@ -50,45 +55,11 @@ async def ingest_demo(settings: Settings, demo: DemoServer) -> None:
         await worker.poll_once(store, None, settings)
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` on uvicorn at a free loopback port, its lifespan running; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
-    app = create_app(settings)
-    async with serving(app) as base:
-        story = max(app.state.store.list_stories(), key=lambda s: s.article_count)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-            page = await browser.new_page(viewport=VIEWPORT)
-            for path, name in (("/", "home.png"), (f"/stories/{story.id}", "story.png")):
-                await page.goto(base + path)
-                await page.wait_for_load_state("networkidle")
-                await page.screenshot(path=out / name)
-                print(f"{out / name}: {base + path}")
-            await browser.close()
-
-
-def main(shoot: Callable[[Settings, Path, Path], Coroutine[Any, Any, None]] = shoot) -> None:
-    """Ingest the demo into a temporary database, then `shoot` its pages (the arguments say where to)."""
-    parser = argparse.ArgumentParser(description=(sys.modules[shoot.__module__].__doc__ or "").splitlines()[0])
-    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, DemoServer(hostnames=True) as demo:
+@contextmanager
+def demo_database() -> Iterator[Settings]:
+    """A temporary database holding the demo corpus, dated from now (its stories live), ingested as `livedesk
+    demo` does; the settings that open it."""
+    with tempfile.TemporaryDirectory() as tmp, DemoServer(hostnames=True, shift=shift_to(datetime.now(UTC))) as demo:
         settings = Settings(
             database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
             allowed_networks="127.0.0.0/8",
@@ -96,6 +67,63 @@ def main(shoot: Callable[[Settings, Path, Path], Coroutine[Any, Any, None]] = sh
             per_host_delay=0.0,
         )
         asyncio.run(ingest_demo(settings, demo))
+        yield settings
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """`app` on a loopback uvicorn (lifespan included) until the block ends; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+async def capture(page: Any, url: str, path: Path, anchor: str | None = None) -> None:
+    """The page at `url` as the reader first sees it (or scrolled to `anchor`, a CSS selector) into `path`."""
+    await page.goto(url)
+    await page.wait_for_load_state("networkidle")
+    if anchor is not None:
+        await page.evaluate("(selector) => document.querySelector(selector).scrollIntoView()", anchor)
+    await page.screenshot(path=path)
+    print(f"{path}: {url}")
+
+
+async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
+    app = create_app(settings)
+    async with served(app) as base:
+        store: Store = app.state.store
+        story = max(store.list_stories(), key=lambda s: s.article_count)
+        shots = [
+            ("/", "home", None),
+            (f"/stories/{story.id}", "story", None),
+            (f"/stories/{story.id}", "claims", ".claims"),
+            (SEARCH, "search", None),
+        ]
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+            for viewport, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
+                page = await browser.new_page(viewport=viewport)  # type: ignore[arg-type]
+                for path, name, anchor in shots:
+                    await capture(page, base + path, out / f"{name}{suffix}.png", anchor)
+                await page.close()
+            await browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
+    parser.add_argument("--out", type=Path, default=REPO / "docs")
+    args = parser.parse_args()
+    with demo_database() as settings:
         asyncio.run(shoot(settings, args.chromium, args.out))
 
 

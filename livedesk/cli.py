@@ -470,15 +470,14 @@ def demo(
     port: Annotated[int, typer.Option(help="Port of the web app.")] = 8000,
 ) -> None:
     """Serve the bundled offline corpus on loopback, poll it through the real fetch path, show what came in;
-    then serve the web app while the rest of the corpus is released a few articles at a time."""
-    from livedesk.demo import DemoServer, corpus, previous_port
+    then serve the web app while the rest of the corpus is released a few articles at a time. The corpus is
+    dated from the demo's first run in this database (its newest article then), so its stories are live while
+    it serves, and a re-run serves the same pages at the same addresses: it stores nothing again."""
+    from livedesk.demo import DemoServer, corpus, previous_port, previous_start, shift_to
 
-    times = sorted(a.published for a in corpus())
-    # Served, the corpus arrives gradually so the live pages have something to show; otherwise all at once.
-    release = iter(times[len(times) // 3 :] if serve_app else [None])
     with _store() as store:
         feed_port = previous_port(source.url for source in store.list_sources())
-    with DemoServer(hostnames=True, cutoff=next(release), port=feed_port) as server:
+    with DemoServer(hostnames=True, port=feed_port) as server:
         # The fictional outlets live on loopback, which the SSRF guard refuses unless allowed, under host names
         # that only the pinned addresses resolve.
         settings = state.settings(
@@ -487,13 +486,21 @@ def demo(
             per_host_delay=0.0,
             poll_interval=DEMO_POLL_INTERVAL,
         )
-        console.print(f"demo corpus served at {server.base_url}")
         with _store(settings) as store:
             # Every demo feed is polled now, on a re-run too (its conditional requests then store nothing twice).
             for url in server.feed_urls:
                 source, _created = desk_sources.add_source(store, url)
                 assert source.id is not None  # a stored source
                 desk_sources.enable_source(store, source.id)
+            started = previous_start(store.list_sources())
+        assert started is not None  # the sources just added, if no earlier run's
+        shift = shift_to(started)
+        times = sorted(a.published + shift for a in corpus())
+        # Served, the corpus arrives gradually so the live pages have something to show; otherwise all at once.
+        release = iter(times[len(times) // 3 :] if serve_app else [None])
+        server.set_shift(shift)
+        server.set_cutoff(next(release))
+        console.print(f"demo corpus served at {server.base_url}")
         report = asyncio.run(_run_ingest(settings, None))
         _print_report(report)
         with _store(settings) as store:

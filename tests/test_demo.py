@@ -9,14 +9,15 @@ import urllib.robotparser
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import feedparser
 import httpx
 import pytest
 
-from livedesk.demo import DemoArticle, DemoServer, DemoSite, corpus, outlets, stories
+from livedesk.demo import DemoArticle, DemoServer, DemoSite, corpus, outlets, previous_start, shift_to, stories
 from livedesk.demo.corpus import CLAIM_STATUSES, parse_article_file
+from livedesk.models import Source
 
 ARTICLES = corpus()
 BY_SLUG = {a.slug: a for a in ARTICLES}
@@ -148,6 +149,36 @@ def test_site_renders_real_domains_by_default():
     assert pages[site.article_url(article)] == response.body
     with pytest.raises(ValueError, match="timezone"):
         DemoSite(cutoff=datetime(2026, 3, 4))  # naive: refused
+
+
+def test_a_demo_dates_the_corpus_from_its_start_with_dates_in_urls_to_match():
+    started = datetime(2026, 11, 29, 13, 7, 42, tzinfo=UTC)
+    shift = shift_to(started)
+    site, undated = DemoSite(shift=shift), DemoSite()
+    assert site.visible()[0].published == datetime(2026, 11, 29, 13, 7, tzinfo=UTC)  # the newest: at the start
+    assert [a.published - shift for a in site.visible()] == [a.published for a in undated.visible()]
+    article = next(a for a in site.visible() if a.slug == "orrin-dam-breach-lowmere")
+    assert article.path == f"/news/{article.published:%Y-%m-%d}/orrin-dam-breach-lowmere"
+    page = site.get(article.outlet, article.path).body.decode()
+    assert f'<meta property="article:published_time" content="{article.published.isoformat()}">' in page
+    assert site.get(article.outlet, BY_SLUG[article.slug].path).status == 404  # the corpus's own date: not here
+    outlet = OUTLETS[article.outlet]
+    feed = feedparser.parse(site.get(article.outlet, outlet.feed_path).body)
+    newest = max(a.published for a in site.visible(article.outlet))
+    assert datetime(*feed.entries[0].published_parsed[:6], tzinfo=UTC) == newest
+    # The cutoff compares with the shifted dates.
+    assert DemoSite(cutoff=undated.visible()[0].published, shift=shift).visible() == []
+
+
+def test_a_rerun_dates_the_corpus_from_the_first_runs_sources():
+    first, later = datetime(2026, 11, 2, 9, 0, tzinfo=UTC), datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    stored = [
+        Source("https://example.org/feed.xml", created_at=datetime(2026, 1, 1, tzinfo=UTC)),  # not the demo's
+        Source("http://meridian-wire.example:4711/atom.xml", created_at=later),
+        Source("http://valley-post.example:4711/feed.json", created_at=first),
+    ]
+    assert previous_start(stored) == first
+    assert previous_start(stored[:1]) is None
 
 
 # -- server ------------------------------------------------------------------------------------------------
@@ -330,6 +361,7 @@ def test_demo_run_twice_in_one_folder_stores_nothing_new(tmp_path):
     from tests.test_cli import livedesk
 
     db = tmp_path / "livedesk.db"
+    started = datetime.now(UTC)
     first = livedesk("demo", "--no-serve", db=db)
     assert first.returncode == 0, first.stderr
     assert summary_counts(first.stdout)["new"] == len(ARTICLES)
@@ -339,5 +371,7 @@ def test_demo_run_twice_in_one_folder_stores_nothing_new(tmp_path):
     assert summary_counts(second.stdout) == {"new": 0, "updated": 0, "duplicate": 0, "failed": 0}
     exported = livedesk("export", db=db)
     assert len(exported.stdout.splitlines()) == len(ARTICLES)
+    newest = max(datetime.fromisoformat(json.loads(line)["published"]) for line in exported.stdout.splitlines())
+    assert started - timedelta(minutes=1) < newest <= datetime.now(UTC)  # dated from the first run
     sources = livedesk("sources", "list", db=db)
     assert sources.stdout.count(".example") == len(OUTLETS)

@@ -6,8 +6,8 @@ attribution, claims); ``DemoSite`` renders them as each outlet would (pages, fee
 All text was written for livedesk; every outlet, place and person in it is invented.
 """
 
-from livedesk.demo.corpus import DemoArticle, DemoClaim, DemoOutlet, DemoStory, corpus, outlets, stories
-from livedesk.demo.server import DemoServer, previous_port
+from livedesk.demo.corpus import DemoArticle, DemoClaim, DemoOutlet, DemoStory, corpus, outlets, shift_to, stories
+from livedesk.demo.server import DemoServer, previous_port, previous_start
 from livedesk.demo.site import DemoSite
 
 __all__ = [
@@ -20,5 +20,7 @@ __all__ = [
     "corpus",
     "outlets",
     "previous_port",
+    "previous_start",
+    "shift_to",
     "stories",
 ]

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from livedesk.text import split_sentences
+
+# A demo run dates the corpus relative to when it first ran, to the minute (the corpus's own times are whole
+# minutes).
+DATING_STEP = timedelta(minutes=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 CLAIM_STATUSES = frozenset({"confirmed", "unconfirmed", "denied", "alleged", "disputed"})
 FEED_FORMATS = frozenset({"rss", "atom", "json", "sitemap"})
@@ -122,6 +127,25 @@ def stories() -> list[DemoStory]:
 def corpus() -> list[DemoArticle]:
     """Every article, oldest first."""
     return list(_corpus())
+
+
+def shift_to(start: datetime) -> timedelta:
+    """How far to move the corpus's times for a demo started at `start`: its newest article then dates from
+    `start`'s minute, its other articles as far before that as they are in the corpus."""
+    anchor = start - (start - _EPOCH) % DATING_STEP
+    return anchor - _corpus()[-1].published
+
+
+def dated(articles: list[DemoArticle], shift: timedelta) -> list[DemoArticle]:
+    """The articles published `shift` later, at the paths their outlets give that date (a page's date in its URL
+    agrees with the page)."""
+    if not shift:
+        return articles
+    by_domain = {o.domain: o for o in _outlets()}
+    return [
+        replace(a, published=a.published + shift, path=_path(by_domain[a.outlet], a.slug, a.published + shift))
+        for a in articles
+    ]
 
 
 def parse_article_file(text: str) -> tuple[dict[str, list[str]], list[str]]:

@@ -24,7 +24,7 @@ import errno
 import ipaddress
 import threading
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 from livedesk.demo.corpus import DemoArticle, outlets
 from livedesk.demo.render import Links
 from livedesk.demo.site import DemoSite
+from livedesk.models import Source
 
 _BIND_ATTEMPTS = 5
 _POLL_INTERVAL = 0.05  # seconds; shutdown() waits up to this long per listening address
@@ -103,12 +104,13 @@ class DemoServer:
         *,
         hostnames: bool = False,
         distinct_hosts: bool = True,
+        shift: timedelta = timedelta(0),
     ) -> None:
         self.host = host
         self.port = port
         self.hostnames = hostnames
         self.distinct_hosts = distinct_hosts
-        self.site = DemoSite(cutoff)
+        self.site = DemoSite(cutoff, shift=shift)
         self._addresses: dict[str, str] = {}  # outlet domain → address it listens on
         self._servers: list[_Server] = []
         self._threads: list[threading.Thread] = []
@@ -215,6 +217,18 @@ class DemoServer:
     def set_cutoff(self, cutoff: datetime | None) -> None:
         """Show only articles published at or before ``cutoff`` (None: everything) from the next request on."""
         self.site.cutoff = cutoff
+
+    def set_shift(self, shift: timedelta) -> None:
+        """Date the articles ``shift`` after their corpus dates (``corpus.shift_to``) from the next request on."""
+        self.site.shift = shift
+
+
+def previous_start(sources: Iterable[Source]) -> datetime | None:
+    """When a demo first added its outlets' feeds to a database (None if it never did): the demo dates the corpus
+    from then on every run, so a re-run serves the same pages (dates and URLs) and stores nothing again."""
+    domains = {outlet.domain for outlet in outlets()}
+    added = [s.created_at for s in sources if urlsplit(s.url).hostname in domains and s.created_at is not None]
+    return min(added, default=None)
 
 
 def previous_port(urls: Iterable[str]) -> int:

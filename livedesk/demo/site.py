@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from livedesk.demo import render
-from livedesk.demo.corpus import DemoArticle, DemoOutlet, corpus, outlets
+from livedesk.demo.corpus import DemoArticle, DemoOutlet, corpus, dated, outlets
 from livedesk.demo.render import Links
 
 HTML = "text/html; charset=utf-8"
@@ -39,14 +39,26 @@ def default_links() -> Links:
 
 
 class DemoSite:
-    """Every outlet's pages and feeds, showing only articles published at or before ``cutoff``."""
+    """Every outlet's pages and feeds, showing only articles published at or before ``cutoff``; articles dated
+    ``shift`` after their corpus dates (see ``corpus.shift_to``; ``cutoff`` compares with the shifted dates)."""
 
-    def __init__(self, cutoff: datetime | None = None, links: Links | None = None) -> None:
+    def __init__(
+        self, cutoff: datetime | None = None, links: Links | None = None, *, shift: timedelta = timedelta(0)
+    ) -> None:
         self.links = links or default_links()
         self.cutoff = cutoff
         self.outlets = outlets()
         self._outlets = {o.domain: o for o in self.outlets}
-        self._articles = corpus()
+        self.shift = shift
+
+    @property
+    def shift(self) -> timedelta:
+        return self._shift
+
+    @shift.setter
+    def shift(self, value: timedelta) -> None:
+        self._shift = value
+        self._articles = dated(corpus(), value)
         self._by_slug = {a.slug: a for a in self._articles}
         # (outlet domain, path) → article, for the main path and every alias.
         self._routes = {(a.outlet, p): a for a in self._articles for p in (a.path, *a.aliases)}

@@ -7,7 +7,7 @@ from livedesk.models.accounts import ApiToken, DeskSession, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
 from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
 from livedesk.models.desk import COMMAND_LINE, Actor, AuditEntry, Post, PostStatus, PostVersion
-from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved
+from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved, kind_in_words
 from livedesk.models.sources import Feed, FeedEntry, Page, Source, SourceKind
 from livedesk.models.stories import Story, StoryMember
 from livedesk.models.streams import (
@@ -19,6 +19,7 @@ from livedesk.models.streams import (
     SearchFilter,
     SearchResults,
     Selection,
+    SiteStream,
     StoryStream,
     StreamItem,
     StreamPage,
@@ -58,6 +59,7 @@ __all__ = [
     "SearchFilter",
     "SearchResults",
     "Selection",
+    "SiteStream",
     "Source",
     "SourceKind",
     "StatusChange",
@@ -75,4 +77,5 @@ __all__ = [
     "UpsertOutcome",
     "Upserted",
     "User",
+    "kind_in_words",
 ]

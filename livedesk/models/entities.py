@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What each entity type (spaCy's labels, as the enrich stage keeps them) is called on the pages.
+KIND_IN_WORDS = {
+    "PERSON": "Person",
+    "ORG": "Organisation",
+    "GPE": "Place",
+    "LOC": "Place",
+    "FAC": "Building or facility",
+    "NORP": "Group",
+    "EVENT": "Event",
+}
+
+
+def kind_in_words(entity_type: str) -> str:
+    """The entity's kind as a reader says it ("Person", "Organisation", "Place"); unknown labels capitalised."""
+    return KIND_IN_WORDS.get(entity_type.upper(), entity_type.capitalize())
+
 
 @dataclass(frozen=True)
 class KnownEntity:

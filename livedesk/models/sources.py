@@ -30,6 +30,7 @@ class Source:
     disabled: bool = False
     disabled_reason: str | None = None
     leased_until: datetime | None = None  # a poller holds it until then
+    created_at: datetime | None = None  # when it was added (the store sets it)
 
 
 @dataclass(frozen=True)

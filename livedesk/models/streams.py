@@ -92,7 +92,12 @@ class EntityFilter:
     within: Selection | None = None
 
 
-Selection = StoryStream | TopicQuery | SearchFilter | EntityFilter
+@dataclass(frozen=True)
+class SiteStream:
+    """Every update on the site, whatever its story or topic: the site-wide feeds."""
+
+
+Selection = StoryStream | TopicQuery | SearchFilter | EntityFilter | SiteStream
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from livedesk.models import Actor, Story, StoryMember
+from livedesk.models import Actor, Position, Story, StoryMember
 from livedesk.store import audit, revisions
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
@@ -263,11 +263,36 @@ class StoryStore:
             audit.record(connection, actor, "story.edit", f"story:{story_id}", before, after)
         return _story(updated)
 
-    def list_stories(self, *, limit: int | None = None) -> list[Story]:
-        """Stories, the most recently updated first."""
+    def list_stories(self, *, limit: int | None = None, before: Position | None = None) -> list[Story]:
+        """Stories, the most recently updated first; only those strictly after `before` (last_update, id) in that
+        order when given (the next page)."""
         query = sa.select(stories).order_by(stories.c.last_update.desc(), stories.c.id.desc()).limit(limit)
+        if before is not None:
+            older = sa.tuple_(stories.c.last_update, stories.c.id) < sa.tuple_(
+                sa.literal(before.at, UTCDateTime), sa.literal(before.id)
+            )
+            query = query.where(older)
         with self._read() as connection:
             return [_story(row) for row in connection.execute(query)]
+
+    def stories_changed_since(self, after_revision: int, *, limit: int = 200) -> list[tuple[Story, int]]:
+        """Stories with an article whose revision is above `after_revision`, each with its newest revision, in
+        that revision's order: what a reconnecting home page missed, one entry per story however many of its
+        articles changed. (An article belongs to one story, so no two stories share a newest revision.)"""
+        changed = (
+            sa.select(articles.c.story_id, sa.func.max(articles.c.revision).label("newest"))
+            .where(articles.c.revision > after_revision, articles.c.story_id.is_not(None))
+            .group_by(articles.c.story_id)
+            .subquery()
+        )
+        query = (
+            sa.select(stories, changed.c.newest)
+            .join(changed, changed.c.story_id == stories.c.id)
+            .order_by(changed.c.newest)
+            .limit(limit)
+        )
+        with self._read() as connection:
+            return [(_story(row), row.newest) for row in connection.execute(query)]
 
 
 def story_members(connection: sa.Connection, story_id: int) -> list[StoryMember]:

@@ -30,6 +30,7 @@ from livedesk.models import (
     Position,
     SearchResults,
     Selection,
+    SiteStream,
     StoryStream,
     StreamItem,
     StreamPage,
@@ -343,6 +344,8 @@ class WebStore:
             return sa.and_(mentioning, self._predicate(selection.within, searched=searched))
         if isinstance(selection, StoryStream):
             return articles.c.story_id == selection.story_id
+        if isinstance(selection, SiteStream):
+            return sa.true()
         if isinstance(selection, TopicQuery):
             return self._topic_predicate(selection)
         conditions = [] if searched else [self._matches(parse_search(selection.text))]

@@ -30,7 +30,7 @@ from livedesk.desk.signin import SessionPolicy
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.urls import parse_networks
-from livedesk.web import api, auth, desk, desk_api, feeds, oidc, pages, users, views
+from livedesk.web import api, auth, desk, desk_api, feeds, home, oidc, pages, users, views
 from livedesk.web.edits import StoryEdits
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
@@ -171,6 +171,7 @@ def create_app(
         await counter.start()
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
+        app.state.live_stories = home.LiveStories(store, app.state.templates)
         # Scheduled posts go live from every web process: publishing one is idempotent, the first one wins.
         tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(task(store, bus)) for task in (*background, posts.publish_due_forever)
@@ -207,6 +208,7 @@ def create_app(
     app.include_router(desk_api.router)
     app.include_router(views.router)
     app.include_router(feeds.router)
+    app.include_router(home.router)
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(oidc.router)

@@ -1,6 +1,6 @@
-"""Atom 1.0 and JSON Feed 1.1 for every story and topic page: the newest page of updates — outlets' reports as
-excerpts linking to them, the desk's own posts in full (their sanitised HTML) linking to their pages here. A
-retracted post stays as "This update was removed" with the reason; hidden items are absent."""
+"""Atom 1.0 and JSON Feed 1.1 for every story and topic page, and for the whole site: the newest page of updates
+— outlets' reports as excerpts linking to them, the desk's own posts in full (their sanitised HTML) linking to
+their pages here. A retracted post stays as "This update was removed" with the reason; hidden items are absent."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from markupsafe import escape
 
 from livedesk.web.inputs import Id, Slug
 from livedesk.web.render import REMOVED, UpdateView, update_views
-from livedesk.web.streams import StreamInfo, story_stream, topic_stream
+from livedesk.web.streams import StreamInfo, site_stream, story_stream, topic_stream
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -143,6 +143,16 @@ def _json_response(request: Request, stream: StreamInfo) -> Response:
     page_url, site_url = _absolute(request, stream.path), _absolute(request, "/")
     body = json_feed(stream, _updates(request, stream), page_url, str(request.url), site_url)
     return JSONResponse(body, media_type="application/feed+json")
+
+
+@router.get("/feed.atom")
+def site_atom(request: Request) -> Response:
+    return _atom_response(request, site_stream())
+
+
+@router.get("/feed.json")
+def site_json(request: Request) -> Response:
+    return _json_response(request, site_stream())
 
 
 @router.get("/stories/{story_id}/feed.atom")

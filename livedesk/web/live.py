@@ -17,7 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
@@ -39,7 +39,7 @@ CACHE_SIZE = 2048
 _V = TypeVar("_V")
 
 
-class _Memo(Generic[_V]):
+class Memo(Generic[_V]):
     """Results of coroutines by key, shared by concurrent callers (one computation for all), for a while."""
 
     def __init__(self) -> None:
@@ -67,8 +67,8 @@ class LiveItems:
         self._store = store
         self._template = env.get_template("_update.html")
         # By (update, selection): the one result every connection waits for (revision and event, or None).
-        self._events = _Memo[tuple[int, bytes] | None]()
-        self._encoded = _Memo[bytes]()  # by (article, revision): encoded once, whichever selections it belongs to
+        self._events = Memo[tuple[int, bytes] | None]()
+        self._encoded = Memo[bytes]()  # by (article, revision): encoded once, whichever selections it belongs to
 
     def encode(self, items: list[StreamItem]) -> list[bytes]:
         """Each item as one SSE event, ready to write."""
@@ -92,7 +92,7 @@ class LiveItems:
         """The updated article's revision and event if it belongs to `selection`, else None."""
         if isinstance(selection, StoryStream) and update.story_id != selection.story_id:
             return None  # the update says which story: no query needed
-        return await self._events.get(_publication(update, selection), lambda: self._event(update, selection))
+        return await self._events.get(publication(update, selection), lambda: self._event(update, selection))
 
     async def _event(self, update: Update, selection: Selection) -> tuple[int, bytes] | None:
         item = await run_in_threadpool(self._store.stream_item, update.article_id, selection)
@@ -119,12 +119,13 @@ class _Same:
         return id(self.update)
 
 
-def _publication(update: Update, selection: Selection) -> tuple[object, Selection]:
-    """The memo key of one publication's answer. An update with its revision names one state of the article;
-    one without (the ingest announces `Update(article, story)`, revision 0) is the same value each time the
-    article changes: equal updates would share the first answer for CACHE_SECONDS and hide the newer state. Every
-    subscriber receives the same object for one publication, so that object is the key."""
-    return (update if update.revision else _Same(update)), selection
+def publication(update: Update, audience: object) -> tuple[object, object]:
+    """The memo key of one publication's answer for `audience` (a selection, or the home page). An update with its
+    revision names one state of the article; one without (the ingest announces `Update(article, story)`, revision
+    0) is the same value each time the article changes: equal updates would share the first answer for
+    CACHE_SECONDS and hide the newer state. Every subscriber receives the same object for one publication, so that
+    object is the key."""
+    return (update if update.revision else _Same(update)), audience
 
 
 def story_of(selection: Selection) -> int | None:
@@ -165,10 +166,45 @@ def encode_event(view: UpdateView, html: str) -> bytes:
 MAX_DELIVERED = 1024
 
 
-async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> AsyncIterator[bytes]:
-    """Every change to `selection` after revision `last_id` (arrivals, corrections, retractions, pins, hidden
-    items), each revision once, as encoded events; a heartbeat comment whenever nothing was sent for
-    HEARTBEAT_SECONDS.
+class LiveSource(Protocol):
+    """What one page follows: what it missed since a revision, and what one publication on the bus means to it."""
+
+    async def missed(self, floor: int, delivered: set[int]) -> tuple[list[bytes], int | None]:
+        """Events for changes above revision `floor` whose revision is not in `delivered`, and the highest revision
+        read (None: nothing above `floor`)."""
+        ...
+
+    async def event(self, update: Update) -> tuple[int | None, bytes] | None:
+        """The event `update` makes (with its revision, or None for an event that changes no revision), or None
+        when the page does not show what changed."""
+        ...
+
+
+class ItemSource:
+    """A story, topic or entity page: its items' changes."""
+
+    def __init__(self, store: Store, live: LiveItems, selection: Selection) -> None:
+        self._store, self._live, self._selection = store, live, selection
+
+    async def missed(self, floor: int, delivered: set[int]) -> tuple[list[bytes], int | None]:
+        missed = await run_in_threadpool(self._store.changed_since, self._selection, floor)
+        if not missed:
+            return [], None
+        fresh = [item for item in missed if item.revision not in delivered]
+        cards = await run_in_threadpool(self._live.cards, self._selection, fresh)
+        return await run_in_threadpool(self._live.encode, cards), missed[-1].revision
+
+    async def event(self, update: Update) -> tuple[int | None, bytes] | None:
+        if update.kind is UpdateKind.STORY:
+            if update.story_id is not None and update.story_id == story_of(self._selection):
+                return None, story_event(update.story_id)
+            return None
+        return await self._live.event(update, self._selection)
+
+
+async def follow(bus: Bus, source: LiveSource, last_id: int) -> AsyncIterator[bytes]:
+    """Every change `source` shows after revision `last_id`, each revision once, as encoded events; a heartbeat
+    comment whenever nothing was sent for HEARTBEAT_SECONDS.
 
     Replays read the database up to its newest revision (`floor`): revisions commit in order, so nothing at or
     below it can still appear. Above it, live updates may arrive out of order (two processes publish after their
@@ -179,14 +215,12 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
         # Subscribe before reading the backlog: whatever arrives in between is in the subscription.
         async with bus.subscribe() as subscription:
             while True:
-                missed = await run_in_threadpool(store.changed_since, selection, floor)
-                if not missed:
+                replayed, read_up_to = await source.missed(floor, delivered)
+                if read_up_to is None:
                     break
-                fresh = [item for item in missed if item.revision not in delivered]
-                cards = await run_in_threadpool(live.cards, selection, fresh)
-                for replayed in await run_in_threadpool(live.encode, cards):
-                    yield replayed
-                floor = missed[-1].revision
+                for event in replayed:
+                    yield event
+                floor = read_up_to
             delivered = {revision for revision in delivered if revision > floor}
             loop = asyncio.get_running_loop()
             beat_at = loop.time() + HEARTBEAT_SECONDS
@@ -200,19 +234,15 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
                         yield HEARTBEAT
                         beat_at = loop.time() + HEARTBEAT_SECONDS
                         continue
-                    if update.kind is UpdateKind.STORY:
-                        if update.story_id is not None and update.story_id == story_of(selection):
-                            yield story_event(update.story_id)
-                            beat_at = loop.time() + HEARTBEAT_SECONDS
-                        continue
-                    found = await live.event(update, selection)
+                    found = await source.event(update)
                     if found is None:
                         continue
                     revision, event = found
-                    if revision <= floor or revision in delivered:
-                        continue  # replayed already, or announced twice
+                    if revision is not None:
+                        if revision <= floor or revision in delivered:
+                            continue  # replayed already, or announced twice
+                        delivered.add(revision)
                     yield event
-                    delivered.add(revision)
                     beat_at = loop.time() + HEARTBEAT_SECONDS
             except StopAsyncIteration:
                 return  # the bus stopped: the server is shutting down
@@ -222,10 +252,16 @@ async def events(store: Store, bus: Bus, live: LiveItems, selection: Selection, 
 
 
 def event_stream(store: Store, bus: Bus, live: LiveItems, selection: Selection, last_id: int) -> StreamingResponse:
-    """The text/event-stream response of `events`. Starlette's StreamingResponse ends the stream (and the
+    """Every change to `selection` after revision `last_id` (arrivals, corrections, retractions, pins, hidden
+    items), each revision once, as a text/event-stream response."""
+    return source_stream(bus, ItemSource(store, live, selection), last_id)
+
+
+def source_stream(bus: Bus, source: LiveSource, last_id: int) -> StreamingResponse:
+    """The text/event-stream response of `follow`. Starlette's StreamingResponse ends the stream (and the
     subscription) when the client disconnects."""
     return StreamingResponse(
-        events(store, bus, live, selection, last_id),
+        follow(bus, source, last_id),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )

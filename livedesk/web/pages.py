@@ -1,4 +1,4 @@
-"""HTML pages: home, story and topic live pages (with their SSE streams), article permalink, search.
+"""HTML pages: story and topic live pages (with their SSE streams), article permalink, search.
 
 Every page works without JavaScript: "Older updates" is a plain link to the next page. With JavaScript,
 static/live.js fetches the same URL with `fragment=1` and appends the items.
@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
-from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, StreamItem
+from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, StreamItem, kind_in_words
 from livedesk.store import Store
 from livedesk.store.web import SearchOrder
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
@@ -52,12 +52,6 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 def _store(request: Request) -> Store:
     return request.app.state.store
-
-
-@router.get("/")
-def home(request: Request) -> HTMLResponse:
-    store = _store(request)
-    return render(request, "home.html", stories=store.list_stories(limit=50), topics=store.list_topics())
 
 
 @router.get("/stories/{story_id}")
@@ -190,12 +184,15 @@ def topic_events(request: Request, slug: Slug, after: AfterId | None = None) -> 
 
 
 def _events(request: Request, stream: StreamInfo, after: int | None) -> StreamingResponse:
-    store = _store(request)
-    resume = last_event_id(request.headers.get("last-event-id"))
-    # A reconnect carries the last revision the browser saw; a first connect, the newest when the page was made.
-    last_id = resume if resume is not None else after if after is not None else store.last_revision()
     state = request.app.state
-    return event_stream(store, state.bus, state.live, stream.selection, last_id)
+    return event_stream(_store(request), state.bus, state.live, stream.selection, resume_after(request, after))
+
+
+def resume_after(request: Request, after: int | None) -> int:
+    """The revision an events stream continues after: a reconnect's Last-Event-ID (the last revision the browser
+    saw), else the page's `after` (the newest when the page was made), else the newest now."""
+    resume = last_event_id(request.headers.get("last-event-id"))
+    return resume if resume is not None else after if after is not None else _store(request).last_revision()
 
 
 @router.get("/articles/{article_id}")
@@ -264,7 +261,14 @@ def entity_page(request: Request, entity_id: Id, cursor: Cursor | None = None, f
         return render(request, "_updates.html", updates=updates, next_url=next_url, entity_chips=chips)
     stories = [s for s in (store.get_story(i) for i in entity.story_ids[:20]) if s is not None]
     return render(
-        request, "entity.html", entity=entity, stories=stories, updates=updates, next_url=next_url, entity_chips=chips
+        request,
+        "entity.html",
+        entity=entity,
+        kind=kind_in_words(entity.type),
+        stories=stories,
+        updates=updates,
+        next_url=next_url,
+        entity_chips=chips,
     )
 
 

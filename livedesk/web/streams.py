@@ -1,4 +1,5 @@
-"""The two kinds of live stream — a story, a topic page — resolved from a URL, for pages, events and feeds."""
+"""The kinds of live stream — a story, a topic page, the whole site — resolved from a URL, for pages, events and
+feeds."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 from fastapi import HTTPException
 
-from livedesk.models import InvalidCursorError, Position, Selection, StoryStream
+from livedesk.models import InvalidCursorError, Position, Selection, SiteStream, StoryStream
 from livedesk.store import Store
 
 
@@ -53,6 +54,25 @@ def topic_stream(store: Store, slug: str) -> StreamInfo:
         outlets=None,
         first_seen=topic.created_at,
         last_update=newest[0].at if newest else None,
+    )
+
+
+# The site-wide feeds' title and description.
+SITE_TITLE = "livedesk: every story"
+SITE_SUMMARY = "Every update on every story, newest first."
+
+
+def site_stream() -> StreamInfo:
+    """Every update on the site (the site-wide feeds; the home page lists stories instead)."""
+    return StreamInfo(
+        kind="Site",
+        title=SITE_TITLE,
+        summary=SITE_SUMMARY,
+        selection=SiteStream(),
+        path="/",
+        outlets=None,
+        first_seen=None,
+        last_update=None,
     )
 
 
