@@ -64,14 +64,16 @@ RULES: dict[str, Rules] = {
             r"follow\b.{0,60}?(?:\bon\b|:)\s*.{0,40}?\b(?:twitter|facebook|instagram|tiktok|youtube|linkedin"
             r"|google news|telegram|whatsapp|threads|bluesky)\b.{0,160}",
             r"(?:\d+ )?comments?|(?:no|one|\d+) (?:comments?|responses?|replies)(?: so far| yet)?|comments? \(\d+\)"
-            r"|leave a (?:comment|reply)|(?:add|post|show|view) (?:a |all )?comments?|rss feed for (?:the )?comments.{0,60}",
+            r"|leave a (?:comment|reply)|(?:add|post|show|view) (?:a |all )?comments?",
+            r"rss feed for (?:the )?comments.{0,60}",
             r"order reprints?|reprints? (?:and|&) permissions|print (?:this )?(?:article|story|page)|text size",
             # Archive links: month lists ("November 2019", "Juli 2008 Juni 2008 …") and their headings.
             rf"(?:(?:{_MONTHS}) \d{{4}}(?: \(\d+\))?\s*)++",
             # Recent-post widgets: "- Headline - October 24, 2020".
             rf"- .{{5,160}}? [-–—|] (?:{_MONTHS}) \d{{1,2}},? \d{{4}}",
             # Clickbait widgets.
-            r"(?:promoted|sponsored) (?:stories|links|content)(?: by \w+)?|recommended by \w+|around the web|from the web",
+            r"(?:promoted|sponsored) (?:stories|links|content)(?: by \w+)?|recommended by \w+",
+            r"around the web|from the web",
         ),
         teasers=(
             r"read more|read also|also read|see also|related(?: story| article| coverage)?|recommended",
@@ -86,7 +88,8 @@ RULES: dict[str, Rules] = {
             r"most (?:read|popular|viewed|shared|commented)(?: (?:stories|articles|news|posts))?"
             r"(?: (?:in|on|from) [\w .'’]{1,30})?",
             r"popular (?:posts|stories|articles|now)|popular (?:on|at|in) [\w .'’]{1,30}|recent (?:posts|articles)",
-            r"latest (?:news|posts|stories)|read next|up next|what to read next|you may have missed|(?:don't|do not) miss",
+            r"latest (?:news|posts|stories)|read next|up next|what to read next|you may have missed",
+            r"(?:don't|do not) miss",
             r"editor'?s'? (?:picks?|choice)|(?:more|top) (?:stories|headlines)|(?:blog |monthly )?archives?",
         ),
         attributions=(
