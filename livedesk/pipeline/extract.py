@@ -79,7 +79,7 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
     if not text:
         raise ExtractError(f"no article text found in {page.url}")
     canonical = _canonical_url(tree, page.url)
-    byline = clean_byline(doc.author) or clean_byline(entry.author if entry else None)
+    byline = _byline(tree, doc.author, entry)
     published = _published(tree, doc.date, page)
     article = Article(
         url=page.url,
@@ -297,6 +297,30 @@ def _without_heading(text: str, title: str) -> str:
 
 def _name_key(name: str) -> str:
     return re.sub(r"\W", "", name.lower())
+
+
+_AUTHOR_XPATH = '//meta[@name="author" or @property="article:author" or @name="byl"]/@content'
+_JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*\[?\s*\{[^{}]{0,300}?"name"\s*:\s*"([^"]{1,80})"')
+_JOINERS = re.compile(r"\b(?:and|und|dan|et|y)\b|[;&,/]", re.IGNORECASE)
+
+
+def _byline(tree: HtmlElement, found: str | None, entry: FeedEntry | None) -> str | None:
+    """trafilatura's author, else the feed's; a desk's byline as the page declares it.
+
+    trafilatura splits and re-cases names ("Staff and agencies" -> "Staff; Agencies") and drops desks that
+    sign a page ("Associated Press" in its JSON-LD): the page's own declaration keeps them whole.
+    """
+    byline = clean_byline(found) or clean_byline(entry.author if entry else None)
+    declared = [*tree.xpath(_AUTHOR_XPATH)]
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        declared.extend(_JSONLD_AUTHOR.findall(script))
+    for raw in declared[:4]:
+        desk = clean_byline(raw) if isinstance(raw, str) else None
+        if desk is None or not is_organisation(desk):
+            continue
+        if byline is None or _name_key(_JOINERS.sub(" ", desk)) == _name_key(_JOINERS.sub(" ", byline)):
+            return desk
+    return byline
 
 
 # trafilatura looks for the date in markup and URL only; the slow search through free text (dateparser) is left

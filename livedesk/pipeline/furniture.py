@@ -58,7 +58,7 @@ RULES: dict[str, Rules] = {
             r"(?:copyright\s*)?(?:©|ⓒ)\s*[^.!?]{1,60}",
             r".{0,160}\ball rights reserved\b.{0,300}",
             # App and watch prompts: a short line sending the reader elsewhere ("Click here to get the … app").
-            r"[^.!?]{0,100}\b(?:click|tap)(?:ing)? here\b[^.!?]{0,100}",
+            r"(?:[^.!?]{0,100}\b)?(?:click|tap)(?:ing)? here(?: (?:to|for) [^.!?,;]{1,100})?",
             r"(?:download|get|install) (?:the|our) [\w .&'’-]{1,40} app\b.{0,100}",
             # Follow prompts naming a network ("Follow us: Google News | …", "Follow The Gleaner on Twitter …").
             r"follow\b.{0,60}?(?:\bon\b|:)\s*.{0,40}?\b(?:twitter|facebook|instagram|tiktok|youtube|linkedin"
