@@ -45,6 +45,7 @@ def put(
     byline: str | None = None,
     attributed_to: str | None = None,
     html: str | None = None,
+    date_only: bool = False,
 ) -> StoredArticle:
     """Run an article at https://`site`/news/`slug` through the whole chain (`process`), as the ingest does."""
     body = text or f"Report {slug} about the harbour. It has three sentences. This is the third one."
@@ -56,6 +57,7 @@ def put(
         first_seen_at=datetime.now(UTC),
         byline=byline,
         published_at=published,
+        published_date_only=date_only,
         language="en",
         attributed_to=attributed_to,
     )
