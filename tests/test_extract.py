@@ -241,3 +241,64 @@ def test_article_from_entry() -> None:
 def test_article_from_entry_without_summary_raises() -> None:
     with pytest.raises(ExtractError, match=r"https://harbourgazette\.org/q"):
         article_from_entry(FeedEntry(link="https://harbourgazette.org/q", summary_html="  "), fetched_at=FETCHED)
+
+
+def test_a_blog_banner_in_h1_does_not_become_the_title() -> None:
+    article = extract(_page("blog_banner_title.html", url="https://harbournotes.example/2024/03/quay-wall"))
+    assert article.title == "Quay wall repairs begin after the storm"
+
+
+def test_the_site_name_is_stripped_from_og_title_however_it_is_written() -> None:
+    article = extract(_page("meta_offset.html"))
+    assert article.title == "Late-night council vote approves the harbour budget"
+
+
+def test_a_meta_time_with_an_offset_keeps_its_instant_across_midnight() -> None:
+    # The page's day (14 March, local) and its instant (15 March, UTC) are the same moment, not midnight.
+    article = extract(_page("meta_offset.html"))
+    assert article.published_at == datetime(2024, 3, 15, 5, 30, 59, tzinfo=UTC)
+    assert article.published_date_only is False
+
+
+def test_a_time_only_in_the_timestamp_link_beside_the_date_header_is_used() -> None:
+    article = extract(_page("blogger_timestamp.html", url="https://harbournotes.example/2024/03/ferry.html"))
+    assert article.published_at == datetime(2024, 3, 14, 16, 11, tzinfo=UTC)
+    assert article.published_date_only is False
+    assert article.title == "Ferry timetable changes for spring"
+
+
+def test_a_bare_clock_in_the_timestamp_link_is_read_on_the_date_headers_day() -> None:
+    article = extract(_page("blogger_clock_only.html", url="https://harbournotes.example/2024/03/ferry.html"))
+    assert article.published_at == datetime(2024, 3, 14, 17, 11, tzinfo=UTC)  # no zone given: read as UTC
+    assert article.published_date_only is False
+
+
+def test_a_page_that_gives_only_the_day_is_marked_date_only() -> None:
+    article = extract(_page("bare_date.html"))
+    assert article.published_at == datetime(2024, 5, 2, tzinfo=UTC)  # the day's start, for ordering only
+    assert article.published_date_only is True
+
+
+def test_a_precise_feed_time_on_the_same_day_is_not_date_only() -> None:
+    morning = datetime(2024, 5, 2, 9, 15, tzinfo=UTC)
+    same_day = FeedEntry(link="https://harbourgazette.org/news/quay", published_at=morning)
+    article = extract(_page("bare_date.html", entry=same_day))
+    assert article.published_date_only is False
+
+
+def test_a_desk_byline_is_kept_as_an_organisation() -> None:
+    article = extract(_page("meta_offset.html"))
+    assert article.byline == "Staff and agencies"
+    assert article.byline_is_organisation is True
+    person = extract(_page("bare_date.html"))
+    assert person.byline == "Maria Keller"
+    assert person.byline_is_organisation is False
+
+
+def test_content_farm_furniture_leaves_the_text() -> None:
+    article = extract(_page("content_farm_copy.html"))
+    for furniture in ("cookies", "Trending", "Ten harbour views", "strange", "app", "Archives", "2023", "©",
+                      "All rights reserved", "February 2024"):  # fmt: skip
+        assert furniture not in article.text
+    assert article.text.startswith("Tugboat crews at the harbour voted")
+    assert article.text.endswith("would run as usual during any strike.")

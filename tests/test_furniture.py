@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from livedesk.pipeline.furniture import attribution, clean_byline, clean_text
+from livedesk.pipeline.furniture import attribution, clean_byline, clean_text, is_organisation
 from livedesk.urls import registrable_domain
 
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed" / "live-updates-page.txt"
@@ -189,6 +189,16 @@ def test_sentences_starting_like_attributions_are_text(line: str) -> None:
         ("Maria Keller; Tom Hale; Maria Keller", "Maria Keller; Tom Hale"),
         ("Reuters Staff", "Reuters Staff"),
         ("Newsdesk", "Newsdesk"),
+        ("Staff", "Staff"),
+        ("By Newsroom", "Newsroom"),
+        ("Wires", "Wires"),
+        ("Staff and agencies", "Staff and agencies"),
+        ("Staff and news service reports", "Staff and news service reports"),
+        ("HLNF Staff Report", "HLNF Staff Report"),
+        ("AFP/The Local", "AFP; The Local"),
+        ("Paul Takahashi, Staff writer", "Paul Takahashi"),
+        ("The Harbour Times; Ines Moreau", "Ines Moreau"),
+        ("No Author", None),
         ("", None),
         (None, None),
         ("by", None),
@@ -237,6 +247,14 @@ def test_registrable_domain(value: str, domain: str) -> None:
         "follow us on x" + " and" * 40 + " #",  # "and" a joiner or a name: once exponential
         "follow us on x" + ", and y" * 40 + " #",
         "." * 200_000 + "a",  # runs given back one character at a time: once quadratic
+        # The copyright, prompt, follow, archive and post-list rules on long lines that almost match.
+        "© x " * 50_000 + ".",
+        "copyright 2024 " + "x" * 100_000 + " all rights reserved" * 2_000,
+        "click here " * 20_000 + ".",
+        "follow " + "on " * 30_000 + "twitter" + "." * 300,
+        "January 2020 " * 20_000 + "x",
+        "- " + "a - " * 30_000 + "October 24",
+        "Staff " * 20_000 + "x",
         "share" + "-" * 200_000 + "#",
         "share " + "| " * 100_000 + "#",
     ],
@@ -244,3 +262,81 @@ def test_registrable_domain(value: str, domain: str) -> None:
 def test_hostile_lines_are_judged_in_linear_time(line: str) -> None:
     # Each took from minutes to years; the timeout only catches such a hang.
     assert clean_text(f"{line}\n\nThe bridge reopened.").text == f"{line}\n\nThe bridge reopened."
+
+
+@pytest.mark.parametrize(
+    ("byline", "organisation"),
+    [
+        ("Staff", True),
+        ("Newsroom", True),
+        ("Wires", True),
+        ("Reuters staff", True),
+        ("Associated Press", True),
+        ("Staff and agencies", True),
+        ("Practical Horseman Editorial Staff", True),
+        ("AFP; The Local", True),
+        ("Maria Keller", False),
+        ("Maria Keller; Tom Hale", False),
+        ("Adam Aaronson PhillyVoice Staff", False),
+    ],
+)
+def test_desk_and_agency_bylines_are_organisations(byline: str, organisation: bool) -> None:
+    assert is_organisation(byline) is organisation
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "We use cookies to improve your experience. By continuing, you agree to our cookie policy.",
+        "By continuing to browse this site you agree to our use of cookies.",
+        "Please accept YouTube cookies to play this video.",
+        "Accept all",
+        "© 2024 Harbour Daily Media Group",
+        "© Reuters",
+        "Copyright ©2019 Dow Jones & Company, Inc. All Rights Reserved",
+        "Copyright 2023 Sunbeam Television Corp. All rights reserved.",
+        "All rights reserved.",
+        "CLICK HERE TO GET THE FOX NEWS APP",
+        "If you're on the ABC7 News app, click here to watch live",
+        "Download the Harbour Daily app for breaking news alerts",
+        "Follow us: Google News | NewsBreak | Reddit | Instagram | Facebook | Twitter",
+        "Follow The Gleaner on Twitter and Instagram @JamaicaGleaner and on Facebook @Gleaner",
+        "Comments",
+        "3 Comments",
+        "Leave a reply",
+        "- Order Reprints",
+        "- Print Article",
+        "November 2019",
+        "July 2008 June 2008",
+        "March 2024 (12) February 2024 (9)",
+        "- 15 Baby Nursery Must Haves for Optimal Sleep - October 24, 2020",
+        "Promoted Stories",
+        "Recommended by Outbrain",
+    ],
+)
+def test_content_farm_furniture_lines_are_removed(line: str) -> None:
+    assert clean_text(_article(after=(line,))).text == "\n\n".join(BODY)
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["Trending now", "Trending on Harbour Daily", "Popular on IndieWire", "Most read in world news", "Archives",
+     "You may also like", "Don't miss", "Editor's picks"],
+)  # fmt: skip
+def test_widget_headings_go_with_their_links(heading: str) -> None:
+    cleaned = clean_text(_article(after=(heading, "Ten harbour views you have to see", "A strange catch at dawn")))
+    assert cleaned.text == "\n\n".join(BODY)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The copyright on the song expired in 2019, the court said.",
+        "Click here, the instructions said, but nothing happened when she tried it.",
+        "Comments from residents were mostly positive, the council said.",
+        "In November 2019 the quay was closed for repairs after a storm.",
+        "The station follows the coast on the old railway line to the island ferry.",
+    ],
+)
+def test_sentences_mentioning_copyright_clicks_comments_or_months_stay(sentence: str) -> None:
+    assert sentence in clean_text(_article(after=(sentence,))).text

@@ -234,6 +234,17 @@ def test_upsert_with_changes_updates_in_place(store: Store, change: dict[str, An
     assert store.count_articles() == 1
 
 
+def test_date_only_days_and_desk_bylines_round_trip(store: Store) -> None:
+    day = datetime(2024, 5, 2, tzinfo=UTC)
+    article = make_article(published_at=day, published_date_only=True, byline="Staff", byline_is_organisation=True)
+    store.upsert_article(article)
+    assert store.get_article(article.url_hash).article == article
+    # The page later gives the time of day: the same day, now an instant.
+    precise = replace(article, published_at=day + timedelta(hours=9), published_date_only=False)
+    assert store.upsert_article(precise).outcome is UpsertOutcome.UPDATED
+    assert store.get_article(article.url_hash).article.published_date_only is False
+
+
 def test_missing_date_or_source_does_not_erase_known_ones(store: Store) -> None:
     source, _ = store.add_source("https://news.example/feed.xml")
     article = make_article(source_id=source.id)

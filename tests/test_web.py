@@ -129,6 +129,25 @@ async def test_story_page_shows_updates_newest_first_with_excerpt_link_credit_an
     assert ld["liveBlogUpdate"][0]["headline"] == later.article.title
 
 
+async def test_a_date_only_update_shows_its_day_and_never_a_time_of_day(desk: Desk) -> None:
+    day = (NOW - timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    dated = put(desk.store, "dated", title="Quay wall repairs begin", published=day, date_only=True)
+    timed = put(desk.store, "timed", published=NOW - timedelta(minutes=5))
+    story_id = one_story(desk.store, [dated, timed])
+
+    html = (await desk.client.get(f"/stories/{story_id}")).text
+    update = html[html.index(f'id="update-{dated.id}"') :]
+    update = update[: update.index("</li>")]
+    assert f'<time datetime="{day.date().isoformat()}">{day.day} {day:%b %Y}</time>' in update
+    assert "data-relative" not in update and "00:00" not in update
+    assert parse(html).updates == [timed.id, dated.id]  # ordered as the day's start
+
+    api = (await desk.client.get(f"/api/stories/{story_id}/updates")).json()
+    by_id = {u["id"]: u for u in api["items"]}
+    assert by_id[dated.id]["published_date_only"] is True
+    assert by_id[timed.id]["published_date_only"] is False
+
+
 async def test_story_without_recent_updates_has_no_live_badge(desk: Desk) -> None:
     old = put(desk.store, "old", published=NOW - timedelta(days=2))
     html = (await desk.client.get(f"/stories/{old.story_id}")).text

@@ -46,6 +46,7 @@ def put(
     attributed_to: str | None = None,
     html: str | None = None,
     site_name: str | None = None,
+    date_only: bool = False,
 ) -> StoredArticle:
     """Run an article at https://`site`/news/`slug` through the whole chain (`process`), as the ingest does."""
     body = text or f"Report {slug} about the harbour. It has three sentences. This is the third one."
@@ -57,6 +58,7 @@ def put(
         first_seen_at=datetime.now(UTC),
         byline=byline,
         published_at=published,
+        published_date_only=date_only,
         language="en",
         attributed_to=attributed_to,
         site_name=site_name,

@@ -64,6 +64,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _published(value: datetime | None, *, date_only: bool) -> str | None:
+    """A day the page gave without a time of day is exported as that date, not as midnight."""
+    return value.date().isoformat() if value and date_only else _iso(value)
+
+
 def claim_records(entries: Iterable[LedgerEntry]) -> list[dict[str, str]]:
     """Claims as the data contract has them: {"text", "attributed_to", "cue", "status"}."""
     return [{"text": e.text, "attributed_to": e.attributed_to, "cue": e.cue, "status": e.status} for e in entries]
@@ -80,7 +85,7 @@ def article_record(
         "site": a.site,
         "title": a.title,
         "byline": a.byline,
-        "published": _iso(a.published_at),
+        "published": _published(a.published_at, date_only=a.published_date_only),
         "language": a.language,
         "text": a.text,
         "attributed_to": a.attributed_to,

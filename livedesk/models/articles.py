@@ -27,6 +27,9 @@ class Article:
     from_summary: bool = False  # text came from a feed summary because the page could not be read
     source_id: int | None = None
     site_name: str | None = None  # the outlet's name for itself (og:site_name, the feed's title), if it gives one
+    # The page gave only the day: published_at is that day's start (for ordering), never a time it stated.
+    published_date_only: bool = False
+    byline_is_organisation: bool = False  # the byline is a desk's or agency's ("Staff Reports", "Reuters")
 
 
 class UpsertOutcome(StrEnum):

@@ -129,6 +129,12 @@ class StreamItem:
     corrected_at: datetime | None = None
     correction_note: str | None = None
     retracted_reason: str | None = None  # set: the post shows as "This update was removed", with this reason
+    published_date_only: bool = False  # the page gave only the day of `published_at`
+
+    @property
+    def date_only(self) -> bool:
+        """`at` is a day the page gave, not a time of day: shown as the date, ordered as the day's start."""
+        return self.published_date_only and self.published_at is not None
 
     @property
     def retracted(self) -> bool:

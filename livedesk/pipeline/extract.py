@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from functools import cache
 from html import escape
@@ -25,7 +26,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import detect_encoding, load_html
 
 from livedesk.models import Article, FeedEntry, Page
-from livedesk.pipeline.furniture import clean_byline, clean_text
+from livedesk.pipeline.furniture import clean_byline, clean_text, is_organisation
 from livedesk.text import outlet_name
 from livedesk.urls import article_identity, canonicalize_url, registrable_domain, url_hash
 
@@ -73,11 +74,14 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
     cleaned = clean_text(doc.text or "")
     entry = page.entry
     site = registrable_domain(page.url)
-    title = _title(doc.title, entry, cleaned.text, [n for n in (doc.sitename, site) if n])
+    # Not trafilatura's site name: it is often guessed from the end of <title>, a headline's second half.
+    title = _page_title(tree, doc.title, entry, cleaned.text, [site])
     text = _without_heading(cleaned.text, title)
     if not text:
         raise ExtractError(f"no article text found in {page.url}")
     canonical = _canonical_url(tree, page.url)
+    byline = _byline(tree, doc.author, entry)
+    published = _published(tree, doc.date, page)
     article = Article(
         url=page.url,
         canonical_url=canonical,
@@ -88,8 +92,10 @@ def extract_with_removed(page: Page) -> tuple[Article, tuple[str, ...]]:
         html=display_html(text),
         content_hash=content_hash(text),
         first_seen_at=page.fetched_at,
-        byline=clean_byline(doc.author) or clean_byline(entry.author if entry else None),
-        published_at=_published_at(tree, doc.date, page),
+        byline=byline,
+        byline_is_organisation=byline is not None and is_organisation(byline),
+        published_at=published.at,
+        published_date_only=published.date_only,
         language=_language(_declared_language(tree) or (entry.language if entry else None), text),
         attributed_to=cleaned.attributed_to,
         source_id=page.source_id,
@@ -115,7 +121,8 @@ def article_from_entry(entry: FeedEntry, *, fetched_at: datetime, source_id: int
         html=display_html(cleaned.text),
         content_hash=content_hash(cleaned.text),
         first_seen_at=fetched_at,
-        byline=clean_byline(entry.author),
+        byline=(byline := clean_byline(entry.author)),
+        byline_is_organisation=byline is not None and is_organisation(byline),
         published_at=_as_utc(entry.published_at) if entry.published_at else None,
         language=_language(entry.language, cleaned.text),
         attributed_to=cleaned.attributed_to,
@@ -210,21 +217,78 @@ def _canonical_url(tree: HtmlElement, page_url: str) -> str:
     return canonicalize_url(page_url)
 
 
-_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " » ")
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " : ", " · ", " » ", " › ", " l ")
+_TITLE_SPLIT = re.compile("|".join(re.escape(sep) for sep in _TITLE_SEPARATORS))
+_TITLE_PARTS = re.compile(f"({_TITLE_SPLIT.pattern})")
+_OG_TITLE_XPATH = '//meta[@property="og:title" or @name="og:title" or @name="twitter:title"]/@content'
+_SITE_NAME_XPATH = '//meta[@property="og:site_name" or @name="application-name"]/@content'
+_MAX_HEADINGS = 40  # headings looked at for the headline, in document order
+_MIN_HEADING_SHARE = 0.5  # of the <title> (without the site's name) a heading must cover to be its headline
+
+
+def _page_title(tree: HtmlElement, found: str | None, entry: FeedEntry | None, text: str, names: list[str]) -> str:
+    """The headline: og:title, else the heading that <title> names, else <title>, each without the site's name.
+
+    Blog templates put the site's name in the first <h1> and the headline in a lower heading, so "the first <h1>"
+    and extractors that prefer it give the site's name; <title> names both, and the page's headings tell which
+    part is which.
+    """
+    og_title = _first_text(tree.xpath(_OG_TITLE_XPATH))
+    page_title = _first_text(tree.xpath("//head/title/text() | //title/text()"))
+    headings = [" ".join(h.text_content().split()) for h in tree.xpath("//h1|//h2|//h3")[:_MAX_HEADINGS]]
+    keys = _site_keys([*names, *tree.xpath(_SITE_NAME_XPATH)])
+    if page_title:
+        # A <title> part at either end that the page also shows as its first <h1> is the site's banner.
+        parts = _TITLE_SPLIT.split(page_title)
+        banner = _name_key(_first_text([h.text_content() for h in tree.xpath("//h1")[:1]]) or "")
+        ends = {_name_key(parts[0]), _name_key(parts[-1])}
+        # Shorter than the rest of <title>: a headline in the first <h1> is not taken for the site's name.
+        if len(parts) > 1 and banner in ends and 2 * len(banner) < len(_name_key(page_title)):
+            keys.add(banner)
+    if og_title:
+        return _without_site_name(og_title, keys)
+    if not page_title:
+        return _title(found, entry, text, names)
+    bare = _name_key(_without_site_name(page_title, keys))
+    for heading in headings:
+        key = _name_key(heading)
+        if key and key not in keys and key in bare and len(key) >= _MIN_HEADING_SHARE * len(bare):
+            return heading
+    # The extractor's own pick, unless it is the site's name or something <title> does not name ("Main menu").
+    if found and _name_key(found) not in keys and _name_key(found) in _name_key(page_title):
+        return _without_site_name(found, keys)
+    return _without_site_name(page_title, keys)
+
+
+def _first_text(values: list[str]) -> str | None:
+    return next((" ".join(v.split()) for v in values if isinstance(v, str) and v.strip()), None)
+
+
+def _site_keys(site_names: list[str]) -> set[str]:
+    keys = {_name_key(n) for n in site_names} | {_name_key(n.split(".")[0]) for n in site_names if "." in n}
+    keys.discard("")
+    return keys
+
+
+def _without_site_name(title: str, keys: set[str]) -> str:
+    """The title without the parts at either end that name the site ("Site: Headline", "Headline | Site")."""
+    parts = _TITLE_PARTS.split(" ".join(title.split()))  # parts and, between them, the separators
+    # A site's name may hold separators itself ("WSVN 7News | Miami News, Weather, Sports").
+    suffix = next((i for i in range(2, len(parts), 2) if _name_key("".join(parts[i:])) in keys), len(parts) + 1)
+    parts = parts[: max(suffix - 1, 1)]
+    prefix = next((i for i in range(1, len(parts) - 1, 2) if _name_key("".join(parts[:i])) in keys), -1)
+    head = "".join(parts[prefix + 1 :]).strip()
+    # "Site Name: Headline" (Blogger): a colon after the site's name.
+    site, colon, rest = head.partition(": ")
+    return rest.strip() if colon and rest.strip() and _name_key(site) in keys else head
 
 
 def _title(title: str | None, entry: FeedEntry | None, text: str, site_names: list[str]) -> str:
     """Page title without its " | Site Name" suffix, else the feed's title, else the opening words."""
-    keys = {_name_key(n) for n in site_names} | {_name_key(n.split(".")[0]) for n in site_names if "." in n}
-    keys.discard("")
+    keys = _site_keys(site_names)
     for candidate in (title, entry.title if entry else None):
         if candidate and candidate.strip():
-            candidate = " ".join(candidate.split())
-            for sep in _TITLE_SEPARATORS:
-                head, found, tail = candidate.rpartition(sep)
-                if found and head and _name_key(tail) in keys:
-                    return head.strip()
-            return candidate
+            return _without_site_name(candidate, keys)
     first = text.split("\n\n", 1)[0]
     return first if len(first) <= 120 else first[:120].rsplit(" ", 1)[0] + "…"
 
@@ -239,42 +303,102 @@ def _name_key(name: str) -> str:
     return re.sub(r"\W", "", name.lower())
 
 
+_AUTHOR_XPATH = '//meta[@name="author" or @property="article:author" or @name="byl"]/@content'
+_JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*\[?\s*\{[^{}]{0,300}?"name"\s*:\s*"([^"]{1,80})"')
+_JOINERS = re.compile(r"\b(?:and|und|dan|et|y)\b|[;&,/]", re.IGNORECASE)
+
+
+def _byline(tree: HtmlElement, found: str | None, entry: FeedEntry | None) -> str | None:
+    """trafilatura's author, else the feed's; a desk's byline as the page declares it.
+
+    trafilatura splits and re-cases names ("Staff and agencies" -> "Staff; Agencies") and drops desks that
+    sign a page ("Associated Press" in its JSON-LD): the page's own declaration keeps them whole.
+    """
+    byline = clean_byline(found) or clean_byline(entry.author if entry else None)
+    declared = [*tree.xpath(_AUTHOR_XPATH)]
+    for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        declared.extend(_JSONLD_AUTHOR.findall(script))
+    for raw in declared[:4]:
+        desk = clean_byline(raw) if isinstance(raw, str) else None
+        if desk is None or not is_organisation(desk):
+            continue
+        if byline is None or _name_key(_JOINERS.sub(" ", desk)) == _name_key(_JOINERS.sub(" ", byline)):
+            return desk
+    return byline
+
+
 # trafilatura looks for the date in markup and URL only; the slow search through free text (dateparser) is left
 # to the htmldate fallback, paid only by pages whose markup carries no date.
 _FAST_DATE_SEARCH = {"extensive_search": False, "original_date": True}
 _PUBLISHED_XPATH = (
     '//meta[@property="article:published_time" or @name="article:published_time"'
-    ' or @property="og:article:published_time" or @itemprop="datePublished"]/@content'
+    ' or @property="og:article:published_time" or @itemprop="datePublished" or @name="DC.date.issued"'
+    ' or @name="dcterms.created" or @name="dcterms.issued" or @name="parsely-pub-date"]/@content'
     ' | //*[@itemprop="datePublished"]/@datetime'
+    # Blogger and hAtom: the post's timestamp link beside the date header holds the instant in its title.
+    ' | //abbr[contains(concat(" ", normalize-space(@class), " "), " published ")]/@title'
+    ' | //a[contains(@class, "timestamp-link")]//*[@title]/@title'
 )
+_TIME_XPATH = "//time/@datetime"  # the page's <time> elements: weaker than the metadata, first few only
+_MAX_TIME_ELEMENTS = 3
 _JSONLD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{10,40})"')
+# A time of day alone in a timestamp link ("5:11 AM", "21:11"): read on the day the page gives.
+_TIMESTAMP_LINK_XPATH = '//a[contains(@class, "timestamp")]'
+_CLOCK = re.compile(r"\s*(\d{1,2})[:.](\d{2})\s*([ap])?\.?\s*(?:m\.?)?\s*", re.IGNORECASE)
 
 
-def _published_at(tree: HtmlElement, day_text: str | None, page: Page) -> datetime | None:
-    """trafilatura's day → htmldate → the feed's date, with the most precise time known for that day."""
+@dataclass(frozen=True)
+class Published:
+    at: datetime | None  # UTC; the start of the day when only the day is known
+    date_only: bool = False
+
+
+def _published(tree: HtmlElement, day_text: str | None, page: Page) -> Published:
+    """trafilatura's day → htmldate → the feed's date, with the page's own instant for that day where it gives one.
+
+    A time of day is never invented: where only the day is known, it is marked date-only.
+    """
     precise = [dt for dt in map(_precise_datetime, _published_values(tree)) if dt is not None]
     if page.entry and page.entry.published_at:
         precise.append(page.entry.published_at)
     day = _day(day_text) or _day(htmldate.find_date(tree, url=page.url, extensive_search=True))
     if day is None:
-        return _as_utc(precise[0]) if precise else None
+        return Published(_as_utc(precise[0])) if precise else Published(None)
     for moment in precise:
-        if moment.date() == day:
-            return _as_utc(moment)
-    return datetime.combine(day, time(), UTC)
+        # The day may be the page's local one and the instant given in UTC, or the other way round.
+        if abs((moment.date() - day).days) <= 1:
+            return Published(_as_utc(moment))
+    clock = _timestamp_link_clock(tree)
+    if clock is not None:
+        return Published(datetime.combine(day, clock, UTC))  # a wall time with no zone is read as UTC
+    return Published(datetime.combine(day, time(), UTC), date_only=True)
 
 
 def _published_values(tree: HtmlElement) -> list[str]:
     values = [v for v in tree.xpath(_PUBLISHED_XPATH) if isinstance(v, str)]
     for script in tree.xpath('//script[@type="application/ld+json"]/text()'):
         values.extend(_JSONLD_PUBLISHED.findall(script))
+    values.extend(v for v in tree.xpath(_TIME_XPATH)[:_MAX_TIME_ELEMENTS] if isinstance(v, str))
     return values
+
+
+def _timestamp_link_clock(tree: HtmlElement) -> time | None:
+    for link in tree.xpath(_TIMESTAMP_LINK_XPATH)[:1]:
+        match = _CLOCK.fullmatch(link.text_content()[:40])
+        if match is None:
+            continue
+        hour, minute = int(match[1]), int(match[2])
+        if match[3]:  # 12-hour clock
+            hour = hour % 12 + (12 if match[3].lower() == "p" else 0)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    return None
 
 
 def _precise_datetime(value: str) -> datetime | None:
     """A datetime with a time of day; bare dates are left to trafilatura and htmldate."""
     value = value.strip()
-    if len(value) <= 10:
+    if len(value) <= 10 or len(value) > 40:
         return None
     try:
         return datetime.fromisoformat(value)

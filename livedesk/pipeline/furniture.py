@@ -22,6 +22,8 @@ class Rules:
     attributions: tuple[str, ...] = ()  # cues followed by the outlet the text comes from ("Sumber: …")
 
 
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+
 RULES: dict[str, Rules] = {
     "en": Rules(
         lines=(
@@ -46,7 +48,32 @@ RULES: dict[str, Rules] = {
             r"(?:got|have you got|have) a (?:news )?(?:story|tip)\b.{0,20}\?.{0,160}",
             r"(?:we|this (?:web)?site|our (?:web)?site) uses? cookies\b.{0,300}",
             r"(?:accept|reject|manage)(?: all)? cookies|cookie (?:settings|policy|preferences)",
+            # Cookie banners in their other wordings: consent by browsing, a cookie needed to show an embed.
+            r"(?:by (?:continuing|using|browsing|clicking)|if you continue)\b.{0,160}\bcookies?\b.{0,300}",
+            r"(?:please )?(?:accept|allow|enable) (?:[\w-]+ ){0,2}cookies\b.{0,300}",
+            r"cookies? (?:notice|consent|banner)|(?:accept|allow|reject|decline) all|i (?:agree|accept)|got it",
             r"tags?\s*:.{0,150}",
+            # Copyright lines: a mark and a year, a mark and a short name ("© Reuters"), or "All rights reserved".
+            r"(?:copyright\s*)?(?:©|ⓒ|\(c\)|copyright)\s*(?:©|ⓒ)?\s*\d{4}\b.{0,300}",
+            r"(?:copyright\s*)?(?:©|ⓒ)\s*[^.!?]{1,60}",
+            r".{0,160}\ball rights reserved\b.{0,300}",
+            # App and watch prompts: a short line sending the reader elsewhere ("Click here to get the … app").
+            r"(?:[^.!?]{0,100}\b)?(?:click|tap)(?:ing)? here(?: (?:to|for) [^.!?,;]{1,100})?",
+            r"(?:download|get|install) (?:the|our) [\w .&'’-]{1,40} app\b.{0,100}",
+            # Follow prompts naming a network ("Follow us: Google News | …", "Follow The Gleaner on Twitter …").
+            r"follow\b.{0,60}?(?:\bon\b|:)\s*.{0,40}?\b(?:twitter|facebook|instagram|tiktok|youtube|linkedin"
+            r"|google news|telegram|whatsapp|threads|bluesky)\b.{0,160}",
+            r"(?:\d+ )?comments?|(?:no|one|\d+) (?:comments?|responses?|replies)(?: so far| yet)?|comments? \(\d+\)"
+            r"|leave a (?:comment|reply)|(?:add|post|show|view) (?:a |all )?comments?",
+            r"rss feed for (?:the )?comments.{0,60}",
+            r"order reprints?|reprints? (?:and|&) permissions|print (?:this )?(?:article|story|page)|text size",
+            # Archive links: month lists ("November 2019", "Juli 2008 Juni 2008 …") and their headings.
+            rf"(?:(?:{_MONTHS}) \d{{4}}(?: \(\d+\))?\s*)++",
+            # Recent-post widgets: "- Headline - October 24, 2020".
+            rf"- .{{5,160}}? [-–—|] (?:{_MONTHS}) \d{{1,2}},? \d{{4}}",
+            # Clickbait widgets.
+            r"(?:promoted|sponsored) (?:stories|links|content)(?: by \w+)?|recommended by \w+",
+            r"around the web|from the web",
         ),
         teasers=(
             r"read more|read also|also read|see also|related(?: story| article| coverage)?|recommended",
@@ -56,9 +83,14 @@ RULES: dict[str, Rules] = {
             r"related(?: posts| articles| stories| news| content| coverage)?",
             r"more (?:stories|news|articles)(?: from [\w .]{1,30})?",
             r"you (?:may|might) also (?:like|be interested in)",
-            r"recommended(?: for you| stories| articles)?|trending(?: now| stories)?",
-            r"most (?:read|popular|viewed)|popular (?:posts|stories)|recent posts|latest (?:news|posts|stories)",
-            r"read next|up next",
+            r"recommended(?: for you| stories| articles| reading)?",
+            r"trending(?: now| stories| articles| news| today| topics)?(?: (?:in|on) [\w .'’]{1,30})?",
+            r"most (?:read|popular|viewed|shared|commented)(?: (?:stories|articles|news|posts))?"
+            r"(?: (?:in|on|from) [\w .'’]{1,30})?",
+            r"popular (?:posts|stories|articles|now)|popular (?:on|at|in) [\w .'’]{1,30}|recent (?:posts|articles)",
+            r"latest (?:news|posts|stories)|read next|up next|what to read next|you may have missed",
+            r"(?:don't|do not) miss",
+            r"editor'?s'? (?:picks?|choice)|(?:more|top) (?:stories|headlines)|(?:blog |monthly )?archives?",
         ),
         attributions=(
             r"sources?|via",
@@ -143,6 +175,7 @@ RULES: dict[str, Rules] = {
             r"teilen(?: auf \w+)?|artikel teilen|drucken|link kopieren",
             r"(?:wir verwenden|diese (?:web)?seite verwendet|wir nutzen) cookies\b.{0,300}",
             r"(?:newsletter abonnieren|jetzt (?:zum )?newsletter anmelden)\b.{0,160}",
+            r"rss[- ]feed zu den kommentaren\b.{0,60}|(?:\d+ |keine )?kommentare?(?: / trackbacks)?",
         ),
         teasers=(
             r"lesen sie auch|lesen sie mehr|mehr lesen|mehr zum thema|auch interessant|siehe auch",
@@ -189,7 +222,8 @@ def _all(kind: str) -> tuple[str, ...]:
     return tuple(p for rules in RULES.values() for p in getattr(rules, kind))
 
 
-_FURNITURE = re.compile(rf"(?:{_union(_all('lines') + NEUTRAL_LINES)}){_END}", re.IGNORECASE)
+# A furniture line stays furniture as a list item ("- Order Reprints").
+_FURNITURE = re.compile(rf"(?:- )?(?:{_union(_all('lines') + NEUTRAL_LINES)}){_END}", re.IGNORECASE)
 _TEASER = re.compile(rf"(?:{_union(_all('teasers'))}){_SEP}\S.{{0,200}}", re.IGNORECASE)
 _SECTION = re.compile(rf"(?:{_union(_all('sections'))}){_END}", re.IGNORECASE)
 _ATTRIBUTION = re.compile(
@@ -278,29 +312,67 @@ _BYLINE_PREFIX = re.compile(
     r"\s*[:：]?\s+",
     re.IGNORECASE,
 )
-_BYLINE_SPLIT = re.compile(r"\s*(?:;|\||,|\s&\s|\band\b|\bdan\b|\bund\b)\s*", re.IGNORECASE)
-# CMS account names and bare roles: not a person, not a desk. Desk names ("Reuters Staff", "Newsdesk") stay.
+_BYLINE_SPLIT = re.compile(r"\s*(?:;|\||,|/|\s&\s|\band\b|\bdan\b|\bund\b)\s*", re.IGNORECASE)
+# CMS account names and bare roles: not a person, not a desk.
 _NOT_A_NAME = frozenset(
     {
-        "by", "oleh", "por", "par", "von", "admin", "administrator", "editor", "editors", "webmaster", "staff",
-        "author", "user", "guest", "root", "anonymous", "unknown", "none", "null", "n/a",
+        "by", "oleh", "por", "par", "von", "admin", "administrator", "editor", "webmaster", "author", "user",
+        "guest", "root", "anonymous", "unknown", "none", "null", "n/a", "no author", "staff writer",
+        "staff reporter", "contributor", "contributing writer",
     }
 )  # fmt: skip
 _MAX_BYLINE = 80
+# A newsroom signing as itself: a desk ("Staff", "Newsroom", "Metro Desk", "Staff and news service reports",
+# "Editorial Board") or a news agency ("Associated Press", "Reuters staff", "AFP"). Read as one name, never split.
+_DESK_WORDS = (
+    r"staff|newsroom|news ?desk|desk|wires?|wire services?|news services?|agencies|reports?|editorial(?: board| team)?"
+    r"|editors|correspondents?|bureau|team"
+)
+_AGENCIES = (
+    r"associated press|the associated press|ap|reuters|thomson reuters|afp|agence france[- ]presse|dpa|apa|ansa|efe"
+    r"|upi|xinhua|kyodo|jiji|yonhap|pti|ani|ians|bernama|antara|bloomberg|bloomberg news|cnn wire|tass|ria novosti"
+)
+# At most two words before the desk's ("HLNF Staff Report", "Practical Horseman Editorial Staff"): more are a
+# person's name before an affiliation ("Adam Aaronson PhillyVoice Staff"). "The …" names an outlet, not a person.
+_DESK = re.compile(
+    rf"(?:[\w.'’&-]+ ){{0,2}}(?:{_DESK_WORDS})(?: (?:{_DESK_WORDS})){{0,2}}(?: (?:and|&) [\w ]{{1,40}})?"
+    rf"|(?:{_AGENCIES})(?: (?:{_DESK_WORDS}))?|the [\w.'’&-]+(?: [\w.'’&-]+){{0,4}}",
+    re.IGNORECASE,
+)
 
 
 def clean_byline(raw: str | None) -> str | None:
-    """A person's or desk's name (several joined with "; "), or None — never an empty or garbage byline."""
+    """A person's or desk's name (several joined with "; "), or None — never an empty or garbage byline.
+
+    A desk or agency signing the page ("Staff and news service reports") is its byline, kept whole; beside
+    people's names it is their affiliation, and only the people are kept.
+    """
     if not raw:
         return None
+    whole = _strip_prefixes(" ".join(raw.split()))
+    if "://" in whole:  # a profile link, not a name (and "/" separates names: "AFP/The Local")
+        return None
+    if _is_name(whole) and _DESK.fullmatch(whole):
+        return whole
     names: list[str] = []
-    for part in _BYLINE_SPLIT.split(" ".join(raw.split())):
-        name = part.strip(" -–—.,:·|")
-        while (stripped := _BYLINE_PREFIX.sub("", name)) != name:
-            name = stripped
+    for part in _BYLINE_SPLIT.split(whole):
+        name = _strip_prefixes(part)
         if _is_name(name) and name not in names:
             names.append(name)
-    return "; ".join(names) or None
+    people = [n for n in names if not _DESK.fullmatch(n)]
+    return "; ".join(people or names) or None
+
+
+def is_organisation(byline: str) -> bool:
+    """Whether a cleaned byline names a desk or an agency rather than people."""
+    return all(_DESK.fullmatch(name) for name in byline.split("; "))
+
+
+def _strip_prefixes(name: str) -> str:
+    name = name.strip(" -–—.,:·|")
+    while (stripped := _BYLINE_PREFIX.sub("", name).strip(" -–—.,:·|")) != name:
+        name = stripped
+    return name
 
 
 def _is_name(name: str) -> bool:

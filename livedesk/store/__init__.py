@@ -360,6 +360,7 @@ def _merge(stored: Article, new: Article) -> Article | None:
         new,
         first_seen_at=stored.first_seen_at,
         published_at=new.published_at or stored.published_at,
+        published_date_only=new.published_date_only if new.published_at else stored.published_date_only,
         source_id=stored.source_id if new.source_id is None else new.source_id,
         site_name=new.site_name or stored.site_name,
     )
@@ -369,7 +370,7 @@ def _merge(stored: Article, new: Article) -> Article | None:
 
 
 def _identity(article: Article) -> tuple[object, ...]:
-    return article.content_hash, article.title, article.byline, article.published_at
+    return article.content_hash, article.title, article.byline, article.published_at, article.published_date_only
 
 
 def _due(now: datetime) -> sa.Select[Any]:

@@ -153,6 +153,7 @@ _ITEM_COLUMNS = (
     articles.c.byline,
     articles.c.sort_at.label("at"),
     articles.c.published_at,
+    articles.c.published_date_only,
     articles.c.first_seen_at,
     sa.func.substr(articles.c.text, 1, LEAD_CHARS).label("lead"),
     articles.c.language,

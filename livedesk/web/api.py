@@ -73,6 +73,7 @@ class UpdateOut(BaseModel):
     outlet_name: str  # its display name: configured, else the one it gives itself, else the domain
     byline: str | None
     published_at: datetime | None
+    published_date_only: bool  # published_at is the start of a day the page gave without a time of day
     sort_at: datetime  # published, else first seen: the order of every stream
     excerpt: str
     story_id: int | None
@@ -203,6 +204,7 @@ def _update(u: UpdateView) -> UpdateOut:
         outlet_name=u.outlet_name,
         byline=u.item.byline,
         published_at=u.item.published_at,
+        published_date_only=u.item.date_only,
         sort_at=u.item.at,
         excerpt=u.excerpt,
         story_id=u.item.story_id,

@@ -155,7 +155,7 @@ def blog_posting(u: UpdateView, base: URL) -> dict[str, Any]:
             "@type": "BlogPosting",
             "headline": u.item.title,
             "url": u.item.url,
-            "datePublished": u.item.at.isoformat(),
+            "datePublished": u.item.at.date().isoformat() if u.item.date_only else u.item.at.isoformat(),
             "articleBody": u.excerpt,
             "publisher": {"@type": "Organization", "name": u.outlet_name},
             **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
@@ -164,7 +164,7 @@ def blog_posting(u: UpdateView, base: URL) -> dict[str, Any]:
         "@type": "BlogPosting",
         "headline": u.label,
         "url": str(base.replace(path=u.permalink)),
-        "datePublished": u.item.at.isoformat(),
+        "datePublished": u.item.at.date().isoformat() if u.item.date_only else u.item.at.isoformat(),
         "articleBody": u.item.retracted_reason if u.item.retracted else u.item.lead,
         **({"author": {"@type": "Person", "name": u.item.byline}} if u.item.byline else {}),
     }

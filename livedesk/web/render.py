@@ -70,6 +70,11 @@ def exact_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def day_only(at: datetime) -> str:
+    """ "14 Mar 2024": a publication day given without a time of day (never shown as a time or "3 h ago")."""
+    return f"{at.day} {at:%b %Y}"
+
+
 def clock_time(at: datetime) -> str:
     """ "14:05" (UTC): when a post was corrected, as "Updated 14:05"."""
     return at.astimezone(UTC).strftime("%H:%M")
@@ -245,7 +250,7 @@ def environment() -> Environment:
     )
     env.globals.update(format_views=format_views, now=lambda: datetime.now(UTC), is_live=is_live, REMOVED=REMOVED)
     env.filters.update(relative=lambda at: relative_time(at, datetime.now(UTC)), exact=exact_time, iso=_iso)
-    env.filters.update(clock=clock_time, micros=sort_micros)
+    env.filters.update(clock=clock_time, micros=sort_micros, day=day_only, day_iso=lambda at: at.date().isoformat())
     env.filters["time_of_day"] = lambda at: time_of_day(at, datetime.now(UTC))
     env.filters["highlight"] = highlight
     env.filters["outlet"] = outlet
