@@ -656,3 +656,94 @@ def test_a_fragment_is_not_a_claim(nlp: Language, text: str) -> None:
 def test_claims_are_exact_balanced_spans_of_the_text(nlp: Language, text: str, claim_text: str) -> None:
     claim = next(c for c in claims_of(nlp, text) if c.attributed_to != "unattributed")
     assert claim.text == claim_text == text[claim.start : claim.end]
+
+
+# -- beyond the anchor: independent sources, first appearance, wording drift, JSON-LD ------------------------------
+
+CRANE = "The port authority said the crane operator had allegedly ignored two safety warnings before the collapse."
+DOCK = "Dock workers said the cranes had not been inspected for two years."
+
+
+def _crane_story(store: Store) -> dict[str, StoredArticle]:
+    """An original, an independent outlet's report of the same claim, a copy that drops "allegedly", and an undated
+    copy that drops the attribution."""
+    stored = {
+        "original": put(
+            store, "crane", site="harbor.example", text=f"{CRANE}\n\n{DOCK}", published=NOW - timedelta(hours=8)
+        ),
+        "other": put(store, "crane-v", site="valley.example", text=CRANE, published=NOW - timedelta(hours=9)),
+        "unhedged": put(
+            store,
+            "crane-a",
+            site="aggregator.example",
+            text=f"{CRANE.replace('allegedly ', '')}\n\n{DOCK}",
+            attributed_to="harbor.example",
+            published=NOW - timedelta(hours=6),
+        ),
+        "unattributed": put(
+            store,
+            "crane-m",
+            site="mirror.example",
+            text=f"The crane operator had allegedly ignored two safety warnings before the collapse.\n\n{DOCK}",
+            attributed_to="harbor.example",
+        ),
+    }
+    one_story(store, list(stored.values()))
+    return {k: store.get_article(a.article.url_hash) or a for k, a in stored.items()}
+
+
+def test_carriers_counted_as_independent_sources_with_first_appearance_and_drift(store: Store) -> None:
+    articles = _crane_story(store)
+    assert articles["unhedged"].syndicated_from and articles["unattributed"].syndicated_from
+    ledger = store.story_claims(articles["original"].story_id or 0)
+    crane = next(e for e in ledger if "crane operator" in e.text)
+    assert crane.text == "the crane operator had allegedly ignored two safety warnings before the collapse"
+    assert set(crane.outlets) == {"valley.example", "harbor.example", "aggregator.example", "mirror.example"}
+    assert crane.independent_sources == 2  # the original and its two copies count once
+    first = crane.first_appearance
+    assert first is not None and (first.outlet, first.time_basis) == ("valley.example", "published")
+    by_outlet = {c.outlet: c for c in crane.carriers}
+    assert by_outlet["mirror.example"].time_basis == "first_seen"  # no publication time on the page
+    assert by_outlet["aggregator.example"].drift == ("dropped_hedge",)
+    assert by_outlet["mirror.example"].drift == ("dropped_attribution",)
+    assert by_outlet["harbor.example"].drift == () and by_outlet["valley.example"].drift == ()
+    assert {c.outlet for c in crane.drifted} == {"aggregator.example", "mirror.example"}
+    dock = next(e for e in ledger if "Dock workers" == e.attributed_to)
+    assert dock.drifted == [] and dock.independent_sources == 1
+
+
+async def test_api_and_json_ld_expose_sources_appearances_and_reviews(desk: Desk) -> None:
+    articles = _crane_story(desk.store)
+    story_id = articles["original"].story_id
+    claims = (await desk.client.get(f"/api/stories/{story_id}/claims")).json()
+    crane = next(c for c in claims if "crane operator" in c["text"])
+    assert crane["independent_sources"] == 2 and crane["drifted"] is True
+    assert crane["first_appearance"]["outlet"] == "valley.example"
+    assert crane["first_appearance"]["time_basis"] == "published"
+    drift = {a["outlet"]: a["drift"] for a in crane["appearances"]}
+    assert drift["aggregator.example"] == ["dropped_hedge"] and drift["mirror.example"] == ["dropped_attribution"]
+
+    graph = (await desk.client.get(f"/api/stories/{story_id}/claims.jsonld")).json()
+    assert graph["@context"] == "https://schema.org"
+    nodes = graph["@graph"]
+    assert {n["@type"] for n in nodes} == {"Claim"}  # no editor has reviewed anything yet
+    node = next(n for n in nodes if "crane operator" in n["text"])
+    assert node["author"] == {"@type": "Thing", "name": "The port authority"}
+    assert len(node["appearance"]) == 4
+    assert node["firstAppearance"]["publisher"]["name"] == "valley.example"
+    assert "datePublished" in node["firstAppearance"]
+    undated = next(a for a in node["appearance"] if a["publisher"]["name"] == "mirror.example")
+    assert "dateCreated" in undated and "datePublished" not in undated
+    assert undated["url"] == "https://mirror.example/news/crane-m"
+
+    decide_claim_status(desk.store, crane["id"], "confirmed", editor="Ed", reason="Called the port.")
+    nodes = (await desk.client.get(f"/api/stories/{story_id}/claims.jsonld")).json()["@graph"]
+    reviews = [n for n in nodes if n["@type"] == "ClaimReview"]
+    assert len(reviews) == 1 and reviews[0]["itemReviewed"] == {"@id": node["@id"]}
+    assert reviews[0]["reviewRating"]["alternateName"] == "confirmed"
+
+    html = (await desk.client.get(f"/stories/{story_id}")).text
+    ld = json.loads(html.split('<script type="application/ld+json">')[1].split("</script>")[0])
+    assert ld["@type"] == "LiveBlogPosting"
+    assert [n["@type"] for n in ld["hasPart"]].count("Claim") == len(claims)
+    assert any(n["@type"] == "ClaimReview" for n in ld["hasPart"])

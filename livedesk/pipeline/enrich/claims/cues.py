@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from livedesk import models
 from livedesk.models import ClaimStatus
 
 CONFIRMED: Final = ClaimStatus.CONFIRMED
@@ -17,8 +18,7 @@ ALLEGED: Final = ClaimStatus.ALLEGED
 DISPUTED: Final = ClaimStatus.DISPUTED
 STATUSES: Final = tuple(ClaimStatus)
 
-# Who is behind a hedge such as "reportedly": nobody the text names.
-UNATTRIBUTED: Final = "unattributed"
+UNATTRIBUTED: Final = models.UNATTRIBUTED
 
 # Speech and report verbs: lemma → (canonical cue, status implied by the verb itself).
 # A plain attribution is unconfirmed: someone says so, nobody in the text has verified it.
@@ -131,6 +131,12 @@ PASSIVE_HEDGES: Final[dict[str, str]] = {
     "report": "is reported to",
     "allege": "allegedly",
 }
+
+# Words that hedge a statement wherever they stand in it: a copy whose wording of a claim has none of the hedge
+# words its original's had states as fact what the original hedged.
+HEDGE_WORDS: Final = frozenset(
+    {*HEDGE_ADVERBS, "alleged", "believed", "thought", "appears", "appeared", "seems", "accused", "suspected"}
+)
 
 # Source mentions that are pronouns: resolved to the previous source in the same text ("it also states …").
 RESOLVABLE_PRONOUNS: Final = frozenset({"it", "they", "he", "she"})
