@@ -708,7 +708,7 @@ def test_carriers_counted_as_independent_sources_with_first_appearance_and_drift
     assert by_outlet["mirror.example"].drift == ("dropped_attribution",)
     assert by_outlet["harbor.example"].drift == () and by_outlet["valley.example"].drift == ()
     assert {c.outlet for c in crane.drifted} == {"aggregator.example", "mirror.example"}
-    dock = next(e for e in ledger if "Dock workers" == e.attributed_to)
+    dock = next(e for e in ledger if e.attributed_to == "Dock workers")
     assert dock.drifted == [] and dock.independent_sources == 1
 
 
