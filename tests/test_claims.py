@@ -747,3 +747,10 @@ async def test_api_and_json_ld_expose_sources_appearances_and_reviews(desk: Desk
     assert ld["@type"] == "LiveBlogPosting"
     assert [n["@type"] for n in ld["hasPart"]].count("Claim") == len(claims)
     assert any(n["@type"] == "ClaimReview" for n in ld["hasPart"])
+
+
+def test_a_refusal_ends_where_the_text_goes_on_and_a_negated_statement_is_no_refusal(nlp: Language) -> None:
+    text = 'Quillfield Mutual declined to comment on the email, citing "an ongoing investigation".'
+    claim = next(c for c in claims_of(nlp, text) if c.cue == "declined to comment")
+    assert claim.text == "Quillfield Mutual declined to comment on the email"
+    assert not [c for c in claims_of(nlp, "We have not discussed giving them away.") if c.cue == "declined to comment"]

@@ -89,8 +89,9 @@ WITHHOLDING_VERBS: Final = frozenset(
     }
 )
 # Of those, the ones that need a refusing modal ("would not say") or a refusing verb when merely negated: "did
-# not say that …" attributes nothing, "did not comment" and "did not disclose the amount" refuse.
-SAY_VERBS: Final = frozenset({"say", "confirm", "name", "give"})
+# not say that …" attributes nothing and "we have not discussed it" is a statement; "did not comment" and "did
+# not disclose the amount" refuse.
+SAY_VERBS: Final = frozenset({"say", "confirm", "name", "give", "discuss", "answer", "speculate"})
 REFUSING_MODALS: Final = frozenset({"would", "will", "wo"})
 # Non-answers: "did not respond/reply (to …)", "did not return calls/messages".
 ANSWER_VERBS: Final = frozenset({"respond", "reply", "return"})

@@ -173,7 +173,7 @@ def refusal_claims(sentence: Span) -> Iterator[_Found]:
         source = _speaker_of(governing) or _child(governing, "nsubjpass")  # "X could not be reached"
         if source is None:
             continue
-        yield _Found(token, _mention(source), _clause_tokens(governing), cue, cues.UNCONFIRMED, stated=True)
+        yield _Found(token, _mention(source), _refusal_clause(governing), cue, cues.UNCONFIRMED, stated=True)
 
 
 def _refusal_cue(token: Token) -> str | None:
@@ -584,6 +584,16 @@ def _negated(verb: Token) -> bool:
     if able is None:
         return False
     return able.lower_ == "unable" or any(c.dep_ == "neg" for t in (able, able.head) for c in t.children)
+
+
+def _refusal_clause(verb: Token) -> list[Token]:
+    """The refusal, up to what the text goes on to say after it (", citing …", ", saying only …", ", but …")."""
+    after = [c for c in verb.children if c.i > verb.i and c.dep_ in ("advcl", "conj", "parataxis", "npadvmod", "cc")]
+    clause = _clause_tokens(verb)
+    if not after:
+        return clause
+    cut = min(c.left_edge.i for c in after)
+    return [t for t in clause if t.i < cut]
 
 
 def _clause_tokens(verb: Token) -> list[Token]:
