@@ -34,7 +34,7 @@ from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.database import init_database
-from livedesk.models import MAX_ID, Role, SourceKind
+from livedesk.models import MAX_ID, Role, SourceKind, TimeBasis
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
 from livedesk.pipeline.sources import SourceError, read_capped, write_opml
@@ -671,17 +671,24 @@ def _one_line(err: Exception) -> str:
 
 @command(claims_app, "list")
 def claims_list(story: Annotated[int, _id("Story id.")]) -> None:
-    """The story's claims: who claims what, how solid it is, which outlets carry it."""
+    """The story's claims: who claims what, how solid it is, which outlets carry it (and how many independent
+    sources: copies of one original count once), the first appearance and what its time rests on, and the
+    carriers whose wording drops the claim's hedge or attribution."""
     with _store() as store:
         if store.get_story(story) is None:
             raise click.ClickException(f"no story {story}")
         entries = store.story_claims(story)
-    table = Table("id", "claim", "attributed to", "cue", "status", "outlets", "first reported")
+    table = Table("id", "claim", "attributed to", "cue", "status", "outlets", "sources", "first appearance", "drift")
     for e in entries:
-        first = e.first_reported
+        first = e.first_appearance
         status = f"{e.status} (editor)" if e.editor_set else e.status
-        reported = f"{first.outlet} {first.first_seen:%Y-%m-%d %H:%M}" if first else ""
-        table.add_row(str(e.id), e.text, e.attributed_to, e.cue, status, ", ".join(e.outlets), reported)
+        basis = "published" if first and first.time_basis == TimeBasis.PUBLISHED else "first seen"
+        reported = f"{first.outlet} {first.first_seen:%Y-%m-%d %H:%M} ({basis})" if first else ""
+        drift = "; ".join(f"{c.outlet}: {', '.join(d.replace('_', ' ') for d in c.drift)}" for c in e.drifted)
+        outlets = ", ".join(e.outlets)
+        table.add_row(
+            str(e.id), e.text, e.attributed_to, e.cue, status, outlets, str(e.independent_sources), reported, drift
+        )
     console.print(table)
 
 

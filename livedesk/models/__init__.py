@@ -5,7 +5,16 @@ Nothing here does I/O; every other package may import these, and they import not
 
 from livedesk.models.accounts import ApiToken, DeskSession, Role, User
 from livedesk.models.articles import Article, StoredArticle, Upserted, UpsertOutcome
-from livedesk.models.claims import Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
+from livedesk.models.claims import (
+    UNATTRIBUTED,
+    Carrier,
+    ClaimStatus,
+    Drift,
+    LedgerEntry,
+    NewClaim,
+    StatusChange,
+    TimeBasis,
+)
 from livedesk.models.desk import COMMAND_LINE, Actor, AuditEntry, Post, PostStatus, PostVersion
 from livedesk.models.entities import Entity, EntityRef, KnownEntity, Resolved, kind_in_words
 from livedesk.models.sources import Feed, FeedEntry, Page, Source, SourceKind
@@ -31,6 +40,7 @@ from livedesk.models.syndication import Evidence, SyndicationGroup, SyndicationM
 __all__ = [
     "COMMAND_LINE",
     "MAX_ID",
+    "UNATTRIBUTED",
     "Actor",
     "ApiToken",
     "Article",
@@ -38,6 +48,7 @@ __all__ = [
     "Carrier",
     "ClaimStatus",
     "DeskSession",
+    "Drift",
     "Entity",
     "EntityFilter",
     "EntityRef",
@@ -72,6 +83,7 @@ __all__ = [
     "SyndicationGroup",
     "SyndicationMember",
     "SyndicationResult",
+    "TimeBasis",
     "Topic",
     "TopicQuery",
     "UpsertOutcome",

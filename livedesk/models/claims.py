@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+# Who is behind a hedge such as "reportedly", or a passive accusation: nobody the text names.
+UNATTRIBUTED = "unattributed"
+
 
 class ClaimStatus(StrEnum):
     """How solid a claim is, from the text's own cues or an editor's decision."""
@@ -28,17 +31,38 @@ class NewClaim:
     status: ClaimStatus
 
 
+class TimeBasis(StrEnum):
+    """What a carrier's time is: the time its page says it was published, or when livedesk first saw it (a page
+    that gives no publication time)."""
+
+    PUBLISHED = "published"
+    FIRST_SEEN = "first_seen"
+
+
+class Drift(StrEnum):
+    """How a carrier's wording of a claim departs from the claim as first reported."""
+
+    DROPPED_HEDGE = "dropped_hedge"  # the copy states as fact what the original hedged ("allegedly", "reportedly")
+    DROPPED_ATTRIBUTION = "dropped_attribution"  # the copy no longer names who asserts it
+
+
 @dataclass(frozen=True)
 class Carrier:
+    """One article carrying a claim: its outlet, its time and what that time is, the syndication group it belongs
+    to (its original's id; None for an original), and how its wording drifts from the claim's."""
+
     article_id: int
     outlet: str
     first_seen: datetime
     original_id: int | None = None  # set for a copy: the article it republishes
+    time_basis: TimeBasis = TimeBasis.PUBLISHED
+    drift: tuple[Drift, ...] = ()
+    url: str | None = None
 
     @property
-    def report_id(self) -> int:
-        """The original report this carrier is (itself, or the original it copies)."""
-        return self.article_id if self.original_id is None else self.original_id
+    def source_key(self) -> int:
+        """Copies of one original are one source: the original's id for all of them."""
+        return self.original_id if self.original_id is not None else self.article_id
 
 
 @dataclass(frozen=True)
@@ -65,11 +89,26 @@ class LedgerEntry:
         """How many of the carrying outlets reported it on their own: copies of one original count once (as the
         original's outlet), and an outlet's several reports count once."""
         outlet_of = {c.article_id: c.outlet for c in self.carriers}
-        return len({outlet_of.get(c.report_id, c.report_id) for c in self.carriers})
+        return len({outlet_of.get(c.source_key, c.source_key) for c in self.carriers})
 
     @property
     def first_reported(self) -> Carrier | None:
         return self.carriers[0] if self.carriers else None
+
+    @property
+    def first_appearance(self) -> Carrier | None:
+        """The earliest carrier (its `time_basis` says what its time rests on)."""
+        return self.first_reported
+
+    @property
+    def independent_sources(self) -> int:
+        """Carriers counted as independent sources: every copy of one original counts once, with it."""
+        return len({c.source_key for c in self.carriers})
+
+    @property
+    def drifted(self) -> list[Carrier]:
+        """Carriers whose wording drops the hedge or the attribution of the claim."""
+        return [c for c in self.carriers if c.drift]
 
     @property
     def article_ids(self) -> list[int]:

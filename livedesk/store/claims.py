@@ -16,7 +16,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from livedesk.models import COMMAND_LINE, Actor, Carrier, ClaimStatus, LedgerEntry, NewClaim, StatusChange
+from livedesk.models import (
+    COMMAND_LINE,
+    Actor,
+    Carrier,
+    ClaimStatus,
+    Drift,
+    LedgerEntry,
+    NewClaim,
+    StatusChange,
+    TimeBasis,
+)
 from livedesk.store import audit
 from livedesk.store.schema import UTCDateTime, articles, metadata
 
@@ -42,6 +52,12 @@ claim_carriers = sa.Table(
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True),
     sa.Column("outlet", sa.Text, nullable=False),
     sa.Column("first_seen", UTCDateTime, nullable=False),  # the article's publication time, else first seen
+    # What `first_seen` is: "published" (the page's own time) or "first_seen" (the page gave none).
+    sa.Column("time_basis", sa.String(16), nullable=False, server_default="published"),
+    # The carrier's syndication group (its original's id; null for an original): copies count as one source.
+    sa.Column("original_id", sa.Integer),
+    # How the carrier's wording departs from the claim's: Drift values, comma-separated ("" for none).
+    sa.Column("drift", sa.Text, nullable=False, server_default=""),
 )
 
 claim_status_history = sa.Table(
@@ -139,13 +155,16 @@ class ClaimStore:
             _prune(connection, story_id)
             return ids
 
-    def carry_claims(self, original_id: int, article_id: int) -> list[int]:
-        """Let a copy carry every entry its original carries. Returns those entry ids. Idempotent."""
+    def carry_claims(
+        self, original_id: int, article_id: int, drift: Mapping[int, Collection[Drift]] | None = None
+    ) -> list[int]:
+        """Let a copy carry every entry its original carries, with how its wording drifts from each (`drift`, by
+        entry id). Returns those entry ids. Idempotent."""
         with self._write() as connection:
             carrier = _carrier_of(connection, article_id)
             query = sa.select(claim_carriers.c.claim_id).where(claim_carriers.c.article_id == original_id)
             ids = list(connection.execute(query).scalars())
-            _carry(connection, self._insert, ids, carrier)
+            _carry(connection, self._insert, ids, carrier, drift or {})
             return ids
 
     def move_claims(
@@ -257,9 +276,19 @@ def _new_claim(row: sa.Row[Any]) -> tuple[int, NewClaim]:
 
 
 def _carrier_of(connection: sa.Connection, article_id: int) -> Carrier:
-    at = sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at, type_=UTCDateTime)
-    row = connection.execute(sa.select(articles.c.site, at.label("at")).where(articles.c.id == article_id)).one()
-    return Carrier(article_id, row.site, row.at)
+    query = sa.select(
+        articles.c.site, articles.c.published_at, articles.c.first_seen_at, articles.c.original_id, articles.c.url
+    ).where(articles.c.id == article_id)
+    row = connection.execute(query).one()
+    published = row.published_at is not None
+    return Carrier(
+        article_id,
+        row.site,
+        row.published_at if published else row.first_seen_at,
+        original_id=row.original_id if row.original_id != article_id else None,
+        time_basis=TimeBasis.PUBLISHED if published else TimeBasis.FIRST_SEEN,
+        url=row.url,
+    )
 
 
 def _insert_entry(connection: sa.Connection, insert: Any, story_id: int, claim: NewClaim) -> int:
@@ -278,10 +307,36 @@ def _insert_entry(connection: sa.Connection, insert: Any, story_id: int, claim: 
     return int(connection.execute(same).scalar_one())
 
 
-def _carry(connection: sa.Connection, insert: Any, entry_ids: Iterable[int], carrier: Carrier) -> None:
-    rows = [{"claim_id": entry_id, **carrier.__dict__} for entry_id in entry_ids]
-    if rows:
-        connection.execute(insert(claim_carriers).on_conflict_do_nothing(), rows)
+def _carry(
+    connection: sa.Connection,
+    insert: Any,
+    entry_ids: Iterable[int],
+    carrier: Carrier,
+    drift: Mapping[int, Collection[Drift]] | None = None,
+) -> None:
+    """`carrier` carries the entries; a carrier already there gets its drift refreshed (the copy was re-read)."""
+    values = {
+        "article_id": carrier.article_id,
+        "outlet": carrier.outlet,
+        "first_seen": carrier.first_seen,
+        "time_basis": carrier.time_basis,
+        "original_id": carrier.original_id,
+    }
+    rows = [{"claim_id": e, **values, "drift": _drift_text((drift or {}).get(e, ()))} for e in entry_ids]
+    if not rows:
+        return
+    connection.execute(insert(claim_carriers).on_conflict_do_nothing(), rows)
+    for row in rows:
+        if row["drift"]:
+            connection.execute(
+                sa.update(claim_carriers)
+                .where(claim_carriers.c.claim_id == row["claim_id"], claim_carriers.c.article_id == carrier.article_id)
+                .values(drift=row["drift"])
+            )
+
+
+def _drift_text(drift: Collection[Drift]) -> str:
+    return ",".join(sorted(str(d) for d in drift))
 
 
 def _copy_entry(connection: sa.Connection, row: sa.Row[Any], story_id: int) -> int:
@@ -349,14 +404,24 @@ def _entries(connection: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[Led
     if not rows:
         return []
     query = (
-        sa.select(claim_carriers, articles.c.original_id)
-        .select_from(claim_carriers.outerjoin(articles, articles.c.id == claim_carriers.c.article_id))
+        sa.select(claim_carriers, articles.c.url)
+        .join(articles, articles.c.id == claim_carriers.c.article_id)
         .where(claim_carriers.c.claim_id.in_([row.id for row in rows]))
         .order_by(claim_carriers.c.first_seen, claim_carriers.c.article_id)
     )
     carriers: dict[int, list[Carrier]] = {}
     for c in connection.execute(query):
-        carriers.setdefault(c.claim_id, []).append(Carrier(c.article_id, c.outlet, c.first_seen, c.original_id))
+        carriers.setdefault(c.claim_id, []).append(
+            Carrier(
+                c.article_id,
+                c.outlet,
+                c.first_seen,
+                original_id=c.original_id,
+                time_basis=TimeBasis(c.time_basis),
+                drift=tuple(Drift(d) for d in c.drift.split(",") if d),
+                url=c.url,
+            )
+        )
     return [
         LedgerEntry(
             id=row.id,

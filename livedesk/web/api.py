@@ -11,16 +11,16 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from livedesk.models import LedgerEntry, StreamItem, StreamPage, Topic
+from livedesk.models import Carrier, LedgerEntry, StreamItem, StreamPage, Topic
 from livedesk.models import Story as StoredStory
 from livedesk.store import Store
 from livedesk.store.web import SearchOrder
 from livedesk.web.inputs import Cursor, Day, Id, Outlet, SearchText, Slug
-from livedesk.web.pages import mentioning, shown_item, with_entity
+from livedesk.web.pages import claims_graph, mentioning, shown_item, with_entity
 from livedesk.web.render import UpdateView, outlet_names, update_views
 from livedesk.web.search import run_search, search_filter, search_position
 from livedesk.web.streams import position, story_stream, topic_stream
@@ -46,6 +46,18 @@ class StoryOut(BaseModel):
     url: str
 
 
+class AppearanceOut(BaseModel):
+    """One article carrying a claim."""
+
+    article_id: int
+    outlet: str
+    url: str | None
+    at: datetime
+    time_basis: str  # published (the page's own time) | first_seen (the page gave none)
+    original_id: int | None  # the syndication group's original, for a copy; copies count as one source
+    drift: list[str]  # dropped_hedge | dropped_attribution: how this carrier's wording departs from the claim
+
+
 class ClaimOut(BaseModel):
     id: int
     text: str
@@ -58,6 +70,10 @@ class ClaimOut(BaseModel):
     first_reported_by: str | None  # domain
     first_reported_by_name: str | None  # its display name
     first_reported_at: datetime | None
+    independent_sources: int  # carriers counted as independent: every copy of one original counts once
+    first_appearance: AppearanceOut | None  # the earliest carrier, with what its time rests on
+    appearances: list[AppearanceOut]  # every carrier, earliest first
+    drifted: bool  # some carrier drops the claim's hedge or attribution
 
 
 class StoryDetailOut(StoryOut):
@@ -190,6 +206,22 @@ def _claim(entry: LedgerEntry, name: Callable[[str], str]) -> ClaimOut:
         first_reported_by=first.outlet if first else None,
         first_reported_by_name=name(first.outlet) if first else None,
         first_reported_at=first.first_seen if first else None,
+        independent_sources=entry.independent_sources,
+        first_appearance=_appearance(first) if first else None,
+        appearances=[_appearance(c) for c in entry.carriers],
+        drifted=bool(entry.drifted),
+    )
+
+
+def _appearance(c: Carrier) -> AppearanceOut:
+    return AppearanceOut(
+        article_id=c.article_id,
+        outlet=c.outlet,
+        url=c.url,
+        at=c.first_seen,
+        time_basis=c.time_basis,
+        original_id=c.original_id,
+        drift=[str(d) for d in c.drift],
     )
 
 
@@ -268,6 +300,17 @@ def story_claims(request: Request, story_id: Id) -> list[ClaimOut]:
     if store.get_story(story_id) is None:
         raise HTTPException(404, f"No story {story_id}.")
     return _claims(store, store.story_claims(story_id))
+
+
+@router.get("/stories/{story_id}/claims.jsonld")
+def story_claims_jsonld(request: Request, story_id: Id) -> JSONResponse:
+    """The story's claims as schema.org `Claim`s (with `appearance`/`firstAppearance`), and a `ClaimReview` for
+    each claim whose status an editor set: JSON-LD, as the story page embeds it."""
+    store = _store(request)
+    if store.get_story(story_id) is None:
+        raise HTTPException(404, f"No story {story_id}.")
+    graph = claims_graph(f"/stories/{story_id}", store.story_claims(story_id), request.base_url)
+    return JSONResponse(graph, media_type="application/ld+json")
 
 
 @router.get("/stories/{story_id}/updates", response_model=UpdatesPage)

@@ -6,6 +6,7 @@ static/live.js fetches the same URL with `fragment=1` and appends the items.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,7 +17,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.responses import StreamingResponse
 
-from livedesk.models import EntityFilter, LedgerEntry, PostStatus, Selection, StreamItem, kind_in_words
+from livedesk.models import (
+    UNATTRIBUTED,
+    Carrier,
+    EntityFilter,
+    LedgerEntry,
+    PostStatus,
+    Selection,
+    StreamItem,
+    TimeBasis,
+    kind_in_words,
+)
 from livedesk.store import Store
 from livedesk.store.web import SearchOrder
 from livedesk.web.inputs import AfterId, Cursor, FormDay, FormId, Id, Outlet, SearchText, Slug, last_event_id
@@ -121,7 +132,7 @@ def _stream_page(
         next_url=next_url,
         events_url=f"{stream.path}/events?after={last_id}",
         feeds={"atom": f"{stream.path}/feed.atom", "json": f"{stream.path}/feed.json"},
-        jsonld=json_ld(live_blog_posting(stream, updates, request.base_url, now)),
+        jsonld=json_ld(live_blog_posting(stream, updates, request.base_url, now, claims or [])),
         entity_chips=chips,
         claims=ledger,
         top_claims=TOP_CLAIMS,
@@ -129,8 +140,11 @@ def _stream_page(
     )
 
 
-def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, now: datetime) -> dict[str, Any]:
-    """schema.org LiveBlogPosting for a live page, its updates as BlogPostings crediting each outlet."""
+def live_blog_posting(
+    stream: StreamInfo, updates: list[UpdateView], base: URL, now: datetime, claims: Sequence[LedgerEntry] = ()
+) -> dict[str, Any]:
+    """schema.org LiveBlogPosting for a live page, its updates as BlogPostings crediting each outlet; a story's
+    claims as its parts (`claim_nodes`)."""
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "LiveBlogPosting",
@@ -138,6 +152,8 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
         "url": str(base.replace(path=stream.path)),
         "liveBlogUpdate": [blog_posting(u, base) for u in updates],
     }
+    if claims:
+        data["hasPart"] = claim_nodes(stream.path, claims, base)
     if stream.summary:
         data["description"] = stream.summary
     if stream.first_seen:
@@ -145,6 +161,52 @@ def live_blog_posting(stream: StreamInfo, updates: list[UpdateView], base: URL, 
     if stream.last_update:
         data["dateModified"] = stream.last_update.isoformat()
     return data
+
+
+def claims_graph(path: str, claims: Sequence[LedgerEntry], base: URL) -> dict[str, Any]:
+    """The claims of the story at `path` as a JSON-LD document of their own (the API's)."""
+    return {"@context": "https://schema.org", "@graph": claim_nodes(path, claims, base)}
+
+
+def claim_nodes(path: str, claims: Sequence[LedgerEntry], base: URL) -> list[dict[str, Any]]:
+    """Each claim as a schema.org Claim: its text, who asserts it, every article carrying it (`appearance`) and
+    the earliest (`firstAppearance`); a ClaimReview of it only where an editor set its status (an extracted
+    status is the text's cue, not a review)."""
+    nodes: list[dict[str, Any]] = []
+    for entry in claims:
+        node_id = f"{base.replace(path=path)}#claim-{entry.id}"
+        claim: dict[str, Any] = {"@type": "Claim", "@id": node_id, "text": entry.text}
+        if entry.attributed_to != UNATTRIBUTED:
+            claim["author"] = {"@type": "Thing", "name": entry.attributed_to}
+        if entry.carriers:
+            claim["appearance"] = [_appearance(c) for c in entry.carriers]
+            claim["firstAppearance"] = _appearance(entry.carriers[0])
+        nodes.append(claim)
+        if entry.editor_set:
+            nodes.append(
+                {
+                    "@type": "ClaimReview",
+                    "itemReviewed": {"@id": node_id},
+                    "claimReviewed": entry.text,
+                    "reviewRating": {"@type": "Rating", "alternateName": str(entry.status)},
+                    "url": str(base.replace(path=path)),
+                }
+            )
+    return nodes
+
+
+def _appearance(carrier: Carrier) -> dict[str, Any]:
+    """A carrying article; its time as `datePublished` where the page gave it, else as `dateCreated` (when it was
+    first seen here), so the evidence for the time stays visible."""
+    when = "datePublished" if carrier.time_basis == TimeBasis.PUBLISHED else "dateCreated"
+    work: dict[str, Any] = {
+        "@type": "NewsArticle",
+        "publisher": {"@type": "Organization", "name": carrier.outlet},
+        when: carrier.first_seen.isoformat(),
+    }
+    if carrier.url:
+        work["url"] = carrier.url
+    return work
 
 
 def blog_posting(u: UpdateView, base: URL) -> dict[str, Any]:

@@ -226,8 +226,8 @@ def first_reports(entries: Sequence[LedgerEntry], limit: int = AUTOMATIC_KEY_EVE
     earliest: dict[int, datetime] = {}
     for entry in entries:
         first = entry.first_reported
-        if first is not None and first.report_id not in earliest:
-            earliest[first.report_id] = first.first_seen
+        if first is not None and first.source_key not in earliest:
+            earliest[first.source_key] = first.first_seen
     return sorted(earliest, key=lambda report: (earliest[report], report), reverse=True)[:limit]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from livedesk import models
 from livedesk.models import ClaimStatus
 
 CONFIRMED: Final = ClaimStatus.CONFIRMED
@@ -17,8 +18,7 @@ ALLEGED: Final = ClaimStatus.ALLEGED
 DISPUTED: Final = ClaimStatus.DISPUTED
 STATUSES: Final = tuple(ClaimStatus)
 
-# Who is behind a hedge such as "reportedly": nobody the text names.
-UNATTRIBUTED: Final = "unattributed"
+UNATTRIBUTED: Final = models.UNATTRIBUTED
 
 # Speech and report verbs: lemma → (canonical cue, status implied by the verb itself).
 # A plain attribution is unconfirmed: someone says so, nobody in the text has verified it.
@@ -52,23 +52,62 @@ VERIFICATION_VERBS: Final[dict[str, str]] = {
 }
 
 # Verbs that take their statement as a noun object ("denied any wrongdoing", "rejected claims that …").
-OBJECT_TAKING: Final = frozenset({"deny", "reject", "dismiss", "confirm", "verify", "acknowledge", "admit"})
+OBJECT_TAKING: Final = frozenset(
+    {"deny", "reject", "dismiss", "confirm", "verify", "acknowledge", "admit", "announce", "allege"}
+)
 
 # Evidence verbs: a document "shows" or "suggests" something; with a hedge ("appears to show") the claim is alleged.
 EVIDENCE_VERBS: Final = frozenset({"show", "suggest", "indicate", "reveal", "confirm"})
 
-# "X declined to comment" and its kin: lemma of the main verb → (lemma of its complement, canonical cue).
-NO_COMMENT: Final[dict[str, tuple[str, str]]] = {
-    "decline": ("comment", "declined to comment"),
-    "refuse": ("comment", "declined to comment"),
-}
+# Refusals and non-answers, canonical cues: every refusal to say ("declined to comment/say/discuss", "refused to
+# confirm", "would not say", "are not commenting", "did not provide the cause") is one kind, and so is every
+# non-answer ("did not respond/reply", "did not return calls"); "could not be reached" keeps its own cue.
+DECLINED: Final = "declined to comment"
+NO_RESPONSE: Final = "did not respond to a request for comment"
+UNREACHABLE: Final = "could not be reached for comment"
+# Verbs whose complement is the refusal: "declined to say …", "refused to confirm …".
+REFUSING_VERBS: Final = frozenset({"decline", "refuse"})
+# What a refusal withholds: "declined to [comment]", "would not [say]", "did not [provide] the cause".
+WITHHOLDING_VERBS: Final = frozenset(
+    {
+        "comment",
+        "say",
+        "discuss",
+        "elaborate",
+        "confirm",
+        "speculate",
+        "answer",
+        "disclose",
+        "reveal",
+        "identify",
+        "provide",
+        "specify",
+        "release",
+        "detail",
+        "name",
+        "give",
+    }
+)
+# Of those, the ones that need a refusing modal ("would not say") or a refusing verb when merely negated: "did
+# not say that …" attributes nothing and "we have not discussed it" is a statement; "did not comment" and "did
+# not disclose the amount" refuse.
+SAY_VERBS: Final = frozenset({"say", "confirm", "name", "give", "discuss", "answer", "speculate"})
+REFUSING_MODALS: Final = frozenset({"would", "will", "wo"})
+# Non-answers: "did not respond/reply (to …)", "did not return calls/messages".
+ANSWER_VERBS: Final = frozenset({"respond", "reply", "return"})
+ANSWER_OBJECTS: Final = frozenset({"call", "message", "email", "e", "request", "inquiry", "query", "text", "phone"})
+
+# Accusations: lemma → canonical cue. "X accused Y of Z", "Y was accused of Z", "Z was blamed on Y".
+ACCUSING_VERBS: Final[dict[str, str]] = {"accuse": "accused", "blame": "blamed"}
+# "X claimed responsibility for Z" (the noun object of "claim" that makes it a claim of responsibility).
+RESPONSIBILITY: Final = "claimed responsibility"
 
 # Fixed phrases that withhold confirmation wherever they occur in a claim, lower-cased → canonical cue.
 WITHHOLDING_PHRASES: Final[dict[str, str]] = {
     "not in a position to confirm": "not in a position to confirm or comment",
     "not in a position to comment": "not in a position to confirm or comment",
-    "could not be reached for comment": "could not be reached for comment",
-    "did not respond to a request for comment": "did not respond to a request for comment",
+    "could not be reached for comment": UNREACHABLE,
+    "did not respond to a request for comment": NO_RESPONSE,
 }
 
 # Hedging adverbs: the text reports something without standing behind it.
@@ -93,6 +132,12 @@ PASSIVE_HEDGES: Final[dict[str, str]] = {
     "report": "is reported to",
     "allege": "allegedly",
 }
+
+# Words that hedge a statement wherever they stand in it: a copy whose wording of a claim has none of the hedge
+# words its original's had states as fact what the original hedged.
+HEDGE_WORDS: Final = frozenset(
+    {*HEDGE_ADVERBS, "alleged", "believed", "thought", "appears", "appeared", "seems", "accused", "suspected"}
+)
 
 # Source mentions that are pronouns: resolved to the previous source in the same text ("it also states …").
 RESOLVABLE_PRONOUNS: Final = frozenset({"it", "they", "he", "she"})

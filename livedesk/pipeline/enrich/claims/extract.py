@@ -22,12 +22,15 @@ from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.sentences import Sentence, claim_sentences
 
 # Tokens trimmed from either end of a claim or source ("that" of a that-clause, quotes, commas, "and").
-_EDGE_DEPS = frozenset({"punct", "mark", "cc", "prep", "agent"})
+_EDGE_DEPS = frozenset({"punct", "mark", "cc"})
+_GOVERNING_EDGE_DEPS = frozenset({"prep", "agent"})
 _EDGE_TAGS = frozenset({"``", "''", ",", ":", "HYPH", "-LRB-", "-RRB-", "NFP"})
 # Parts of a source mention left out of `attributed_to` (they stay in its terms): "the document [that was
 # obtained by CNN]", "figures [published by the office]".
 _SOURCE_CLAUSES = frozenset({"relcl", "acl", "advcl", "punct"})
 _SUBJECTS = frozenset({"nsubj", "csubj"})
+# How an attribution inside another one's statement continues the report rather than being part of it.
+_CONTINUATIONS = frozenset({"advcl", "conj", "parataxis", "xcomp", "npadvmod"})
 _VERBAL = frozenset({"VERB", "AUX"})
 _NOUNS = frozenset({"NOUN", "PROPN"})
 # Share of the smaller set of topic terms two statements must have in common to be about the same thing.
@@ -136,7 +139,7 @@ def speech_verb_claims(sentence: Span) -> Iterator[_Found]:
         if not content or source is None:
             continue
         cue, status = entry
-        negated = any(c.dep_ == "neg" for c in token.children)
+        negated = _negated(token)
         if token.lemma_ in cues.VERIFICATION_VERBS and negated:
             cue, status = cues.VERIFICATION_VERBS[token.lemma_], cues.UNCONFIRMED
         elif negated:
@@ -158,20 +161,69 @@ def according_to_claims(sentence: Span) -> Iterator[_Found]:
         yield _Found(token, _mention(source), content, "according to", cues.UNCONFIRMED)
 
 
-def no_comment_claims(sentence: Span) -> Iterator[_Found]:
-    """ "X declined to comment (on Y)": X withholds confirmation of whatever Y is."""
+def refusal_claims(sentence: Span) -> Iterator[_Found]:
+    """Refusals and non-answers in their many wordings: "X declined to say whether Y", "X would not comment",
+    "X did not provide the cause", "X did not return calls", "X could not be reached". The claim is the refusal
+    clause itself ("X declined to say whether Y"): what was withheld, by whom, in the text's words."""
     for token in sentence:
-        entry = cues.NO_COMMENT.get(token.lemma_)
-        if entry is None:
+        cue = _refusal_cue(token)
+        if cue is None:
             continue
-        complement, cue = entry
-        if not any(c.dep_ == "xcomp" and c.lemma_ == complement for c in token.children):
-            continue
-        source = _speaker_of(token)
+        governing = token.head if token.dep_ == "xcomp" and token.head.lemma_ in cues.REFUSING_VERBS else token
+        source = _speaker_of(governing) or _child(governing, "nsubjpass")  # "X could not be reached"
         if source is None:
             continue
-        content = _without(token.subtree, *(c for c in token.children if c.dep_ in _SUBJECTS))
-        yield _Found(token, _mention(source), content, cue, cues.UNCONFIRMED, stated=True)
+        yield _Found(token, _mention(source), _refusal_clause(governing), cue, cues.UNCONFIRMED, stated=True)
+
+
+def _refusal_cue(token: Token) -> str | None:
+    lemma, negated = token.lemma_, _negated(token)
+    if lemma in cues.REFUSING_VERBS:
+        return None  # read at its complement, the verb of what is withheld
+    if lemma in cues.WITHHOLDING_VERBS and token.dep_ == "xcomp" and token.head.lemma_ in cues.REFUSING_VERBS:
+        return cues.DECLINED
+    if not negated or token.pos_ not in _VERBAL:
+        return None
+    if lemma == "reach" and _is_passive(token):
+        return cues.UNREACHABLE
+    if lemma in cues.ANSWER_VERBS:
+        obj = _child(token, "dobj")
+        if lemma != "return" or (obj is not None and obj.lemma_ in cues.ANSWER_OBJECTS):
+            return cues.NO_RESPONSE
+        return None
+    if lemma in cues.VERIFICATION_VERBS or lemma not in cues.WITHHOLDING_VERBS:
+        return None
+    modal = any(c.dep_ == "aux" and c.lower_ in cues.REFUSING_MODALS for c in token.children)
+    if lemma in cues.SAY_VERBS and not modal:
+        return None  # "did not say that …" attributes nothing
+    return cues.DECLINED
+
+
+def accusation_claims(sentence: Span) -> Iterator[_Found]:
+    """ "X accused Y of Z", "Y is accused of Z", "a man accused of Z", "Z was blamed on Y", "X claimed
+    responsibility for Z": alleged. An accusation without a named accuser is unattributed."""
+    for token in sentence:
+        if token.pos_ not in _VERBAL:
+            continue
+        if token.lemma_ == "claim" and (obj := _child(token, "dobj")) is not None and obj.lemma_ == "responsibility":
+            cue = cues.RESPONSIBILITY
+        elif token.lemma_ in cues.ACCUSING_VERBS:
+            cue = cues.ACCUSING_VERBS[token.lemma_]
+        else:
+            continue
+        reduced = token.dep_ == "acl" and token.tag_ == "VBN"  # "a man accused of …"
+        if _is_passive(token) or reduced:
+            agent = _child(token, "agent")
+            by = _child(agent, "pobj") if agent is not None else None
+            source = [] if by is None else _mention(by)
+            content = list(token.subtree) if reduced else _clause_tokens(token)
+        else:
+            subject = _speaker_of(token)
+            if subject is None:
+                continue
+            source = _mention(subject)
+            content = _without(_clause_tokens(token), subject)
+        yield _Found(token, source, content, cue, cues.ALLEGED, stated=True)
 
 
 def hedge_claims(sentence: Span) -> Iterator[_Found]:
@@ -179,11 +231,16 @@ def hedge_claims(sentence: Span) -> Iterator[_Found]:
     for token in sentence:
         if token.dep_ == "advmod" and token.lower_ in cues.HEDGE_ADVERBS:
             clause = _clause_of(token)
-            yield _Found(token, [], _without(clause.subtree, token), cues.HEDGE_ADVERBS[token.lower_], cues.ALLEGED)
+            yield _Found(token, [], _clause_tokens(clause), cues.HEDGE_ADVERBS[token.lower_], cues.ALLEGED)
         elif token.lemma_ in cues.HEDGE_VERBS and (action := _child(token, "xcomp")) is not None:
             yield _hedging_verb_claim(token, action)
-        elif token.lemma_ in cues.PASSIVE_HEDGES and _is_passive(token) and _child(token, "xcomp") is not None:
-            yield _Found(token, [], list(token.subtree), cues.PASSIVE_HEDGES[token.lemma_], cues.ALLEGED)
+        elif token.lemma_ in cues.HEDGE_VERBS and (said := _child(token, "ccomp")) is not None:
+            # "it appears (that) an offer has been made": the hedge is the outlet's, the claim its complement.
+            yield _Found(token, [], list(said.subtree), cues.HEDGE_VERBS[token.lemma_], cues.ALLEGED)
+        elif token.lemma_ in cues.PASSIVE_HEDGES and _child(token, "xcomp") is not None and _is_passive_form(token):
+            # Finite, the clause ("The man is thought to have fallen"); reduced, the participle phrase.
+            content = _clause_tokens(token) if _is_passive(token) else [t for t in token.subtree if t.i >= token.i]
+            yield _Found(token, [], content, cues.PASSIVE_HEDGES[token.lemma_], cues.ALLEGED)
 
 
 def _hedging_verb_claim(verb: Token, action: Token) -> _Found:
@@ -196,7 +253,13 @@ def _hedging_verb_claim(verb: Token, action: Token) -> _Found:
     return _Found(verb, [], list(verb.subtree), cue, cues.ALLEGED)
 
 
-_RULES: tuple[Rule, ...] = (speech_verb_claims, according_to_claims, no_comment_claims, hedge_claims)
+_RULES: tuple[Rule, ...] = (
+    speech_verb_claims,
+    according_to_claims,
+    refusal_claims,
+    accusation_claims,
+    hedge_claims,
+)
 
 
 # -- sentence-level refinements ---------------------------------------------------------------------------------
@@ -208,6 +271,8 @@ def _drop_nested_statements(found: list[_Found]) -> None:
     for f in found:
         nested = [cue_tokens[t.i] for t in f.content if t.i in cue_tokens and cue_tokens[t.i] is not f]
         for inner in nested:
+            if inner.cue_token.dep_ not in _CONTINUATIONS:
+                continue  # "X said Y, which Z claimed …", "X said Z told …": part of what X said
             # An inner cue with its own source or statement is a claim of its own; drop it from the outer one.
             excluded = {t.i for t in inner.cue_token.subtree}
             f.content = [t for t in f.content if t.i not in excluded]
@@ -298,18 +363,79 @@ def conflicting(a: Iterable[str], b: Iterable[str]) -> bool:
 
 
 def _claim(f: _Found, sentence: int) -> Claim:
+    """The claim as the text writes it: its statement and its source are exact spans of the text (separators,
+    hedges and quotes inside them kept), the statement balanced in its quotes; a speech verb's statement with no
+    verb ("said that cracks in the eastern spillway") is a parse fragment, not a claim, and is dropped (empty)."""
     content = _trimmed(f.content, f.cue_token)
-    source = _trimmed(f.source, f.source[0]) if f.source else []
+    if content and f.source and _is_fragment(f, content):
+        content = []
+    source = _source_run(_trimmed(f.source, f.source[0]), f.source[0]) if f.source else []
+    text = f.cue_token.doc.text
+    start, end = _balanced(text, content[0].idx, content[-1].idx + len(content[-1])) if content else (0, 0)
+    if not content:
+        start = end = f.cue_token.idx
     return Claim(
-        text=_render(content),
-        attributed_to=_render(source) or cues.UNATTRIBUTED,
+        text=_squash(text[start:end]),
+        attributed_to=_squash(text[source[0].idx : source[-1].idx + len(source[-1])]) if source else cues.UNATTRIBUTED,
         cue=f.cue,
         status=f.status,
         sentence=sentence,
-        start=content[0].idx if content else f.cue_token.idx,
-        end=content[-1].idx + len(content[-1]) if content else f.cue_token.idx,
+        start=start,
+        end=end,
         terms=tuple(sorted(_topic_terms(f, content))),
     )
+
+
+def _is_fragment(f: _Found, content: list[Token]) -> bool:
+    takes_object = f.cue_token.lemma_ in cues.OBJECT_TAKING or f.cue == "according to"
+    if takes_object:
+        return False
+    verbs = {t.i: t for t in content if t.pos_ in _VERBAL}
+    heads = [v for v in verbs.values() if v.head.i == v.i or v.head.i not in verbs]
+    # "said that cracks in the spillway": the parse makes "cracks" a verb whose subject is the "that".
+    return not heads or all(any(c.dep_ in _SUBJECTS and c.pos_ == "SCONJ" for c in v.children) for v in heads)
+
+
+def _source_run(tokens: list[Token], head: Token) -> list[Token]:
+    """The run of a source mention around its head that the text writes in one piece (punctuation between its
+    parts is the text's own: "Colm Bracken, head of the service"); a part the parse attached from elsewhere in
+    the sentence is left out."""
+    runs: list[list[Token]] = []
+    for token in tokens:
+        if runs and all(t.is_punct or t.is_space for t in token.doc[runs[-1][-1].i + 1 : token.i]):
+            runs[-1].append(token)
+        else:
+            runs.append([token])
+    return next((run for run in runs if head in run), runs[0] if runs else [])
+
+
+_QUOTE_PAIRS = (('"', '"'), ("“", "”"))
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) widened to the closing quote just after it ('is "believed to be eight years."'), or without
+    an unmatched quote at its start, so that every quote the claim opens it closes."""
+    for opening, closing in _QUOTE_PAIRS:
+        if not _unbalanced(text[start:end], opening, closing):
+            continue
+        after = re.match(rf"[.,!?]?\s?{re.escape(closing)}", text[end : end + 3])
+        if after is not None:
+            end += after.end()
+        elif text[start] == opening:
+            start += 1
+            while start < end and text[start].isspace():
+                start += 1
+    return start, end
+
+
+def _unbalanced(span: str, opening: str, closing: str) -> bool:
+    if opening == closing:
+        return span.count(opening) % 2 == 1
+    return span.count(opening) != span.count(closing)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _topic_terms(f: _Found, content: Iterable[Token] | None = None) -> set[str]:
@@ -325,22 +451,22 @@ def _topic_terms(f: _Found, content: Iterable[Token] | None = None) -> set[str]:
 
 
 def _trimmed(tokens: list[Token], anchor: Token) -> list[Token]:
-    """The tokens within the anchor's paragraph, in text order, without quotes, commas or "that" at either end."""
+    """The tokens within the anchor's paragraph, in text order, without quotes, commas, "that" or a dangling
+    preposition at either end."""
     low, high = _paragraph(anchor)
     kept = sorted((t for t in tokens if low <= t.i < high), key=lambda t: t.i)
-    while kept and _is_edge(kept[0]):
-        kept.pop(0)
-    while kept and _is_edge(kept[-1]):
-        kept.pop()
+    ids = {t.i for t in kept}
+    while kept and _is_edge(kept[0], ids):
+        ids.discard(kept.pop(0).i)
+    while kept and _is_edge(kept[-1], ids):
+        ids.discard(kept.pop().i)
     return kept
 
 
-def _render(tokens: list[Token]) -> str:
-    text = "".join(t.text_with_ws for t in tokens)
-    return re.sub(r"\s+", " ", text).strip(" \"'“”‘’,;:—–-")
-
-
-def _is_edge(token: Token) -> bool:
+def _is_edge(token: Token, kept: set[int]) -> bool:
+    if token.dep_ in _GOVERNING_EDGE_DEPS:
+        # "At the time of the escape, …" opens the statement; "… by" with its object gone does not.
+        return not any(c.i in kept for c in token.children)
     return token.is_space or token.dep_ in _EDGE_DEPS or token.tag_ in _EDGE_TAGS or token.is_quote
 
 
@@ -391,7 +517,7 @@ def _speaker_of(verb: Token) -> Token | None:
     if verb.dep_ == "advcl" and verb.lemma_ in cues.SPEECH_VERBS:
         reporter = next((a for a in verb.ancestors if a.lemma_ in cues.SPEECH_VERBS), None)
         return None if reporter is None else _speaker_of(reporter)
-    if verb.dep_ in ("conj", "xcomp") and verb.head.i != verb.i:
+    if verb.dep_ in ("conj", "xcomp", "acomp") and verb.head.i != verb.i:
         return _speaker_of(verb.head)
     return None
 
@@ -434,6 +560,54 @@ def _child(token: Token, dep: str) -> Token | None:
 
 def _is_passive(token: Token) -> bool:
     return any(c.dep_ == "auxpass" for c in token.children)
+
+
+def _is_passive_form(token: Token) -> bool:
+    """A passive, finite ("is believed to") or reduced ("a man thought to be …", "believed to be the longest")."""
+    if _is_passive(token):
+        return True
+    if token.tag_ not in ("VBN", "VBD") or any(c.dep_ == "aux" for c in token.children):
+        return False
+    # ", thought to be …": set off by a comma before an infinitive, whatever subject the parse gave it.
+    set_off = (
+        token.i > 0 and token.nbor(-1).text == "," and token.i + 1 < len(token.doc) and token.nbor().lower_ == "to"
+    )
+    reduced = token.dep_ in ("acl", "advcl", "amod", "relcl") and not any(c.dep_ in _SUBJECTS for c in token.children)
+    return set_off or reduced
+
+
+def _negated(verb: Token) -> bool:
+    """ "did not confirm", and the same through "able": "has not been able to verify", "was unable to confirm"."""
+    if any(c.dep_ == "neg" for c in verb.children):
+        return True
+    able = verb.head if verb.dep_ == "xcomp" and verb.head.lower_ in ("able", "unable") else None
+    if able is None:
+        return False
+    return able.lower_ == "unable" or any(c.dep_ == "neg" for t in (able, able.head) for c in t.children)
+
+
+def _refusal_clause(verb: Token) -> list[Token]:
+    """The refusal, up to what the text goes on to say after it (", citing …", ", saying only …", ", but …")."""
+    after = [c for c in verb.children if c.i > verb.i and c.dep_ in ("advcl", "conj", "parataxis", "npadvmod", "cc")]
+    clause = _clause_tokens(verb)
+    if not after:
+        return clause
+    cut = min(c.left_edge.i for c in after)
+    return [t for t in clause if t.i < cut]
+
+
+def _clause_tokens(verb: Token) -> list[Token]:
+    """The clause `verb` heads, without the clauses joined to it that have subjects of their own ("…, but Kroon
+    says …") and without what a colon or dash sets after it."""
+    joined = [
+        c
+        for c in verb.children
+        if c.i > verb.i and (c.dep_ in ("parataxis",) or (c.dep_ == "conj" and _child(c, "nsubj") is not None))
+    ]
+    if not joined:
+        return list(verb.subtree)
+    cut = min(c.left_edge.i for c in joined)
+    return [t for t in verb.subtree if t.i < cut]
 
 
 def _nouns(tokens: Iterable[Token]) -> set[str]:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Collection, Iterable, Sequence
 
-from livedesk.models import NewClaim, StoredArticle
+from livedesk.models import Drift, LedgerEntry, NewClaim, StoredArticle
 from livedesk.pipeline.enrich.claims import cues
 from livedesk.pipeline.enrich.claims.extract import Claim, conflicting
 from livedesk.store import Store
 from livedesk.store.edits import EditSession
+from livedesk.text import sentence_spans
 
 # Share of topic terms (Jaccard) two claims with the same source and cue need to be one ledger entry: another
 # outlet's rewording of the same statement still shares most of its content words.
@@ -18,6 +20,9 @@ SAME_CLAIM_OVERLAP = 0.6
 # story's ledger grows with every article, and comparing each claim with all of it made de-duplication quadratic
 # (a page of thousands of "X said Y" locked other writers out for minutes). Rewordings arrive close together.
 NEAR_DUP_CANDIDATES = 100
+# Share of a claim's topic terms a sentence of a copy must hold to be the copy's wording of it; below, the copy
+# does not word the claim at all (cut short, rewritten) and no drift is read from it.
+WORDING_OVERLAP = 0.5
 # Claims one article adds to the ledger, in text order: its extraction is bounded already (sentences.py); this
 # bounds the rows and statements of its write transaction. Real articles hold a few dozen at most.
 MAX_CLAIMS_PER_ARTICLE = 200
@@ -37,7 +42,9 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
         original = next((m.root_id for m in group if m.id == stored.id), None)
         if original is None or original == stored.id:
             return []
-        return store.carry_claims(original, stored.id)
+        text = stored.article.text
+        drift = {entry.id: wording_drift(entry, text) for entry in store.article_claims(original)}
+        return store.carry_claims(original, stored.id, drift)
     if extracted is None:
         raise ValueError(f"article {stored.id} is an original: its extracted claims are needed")
     found = [ledger_claim(c) for c in extracted[:MAX_CLAIMS_PER_ARTICLE]]
@@ -48,6 +55,31 @@ def record_claims(store: Store, stored: StoredArticle, extracted: Sequence[Claim
             store.carry_claims(stored.id, member.id)
     mark_disputes(store, stored.story_id, among=recorded)
     return list(dict.fromkeys(recorded))
+
+
+def wording_drift(entry: LedgerEntry | NewClaim, text: str) -> tuple[Drift, ...]:
+    """How `text` (a copy's) words the claim `entry` compared with the claim itself: the hedge dropped (none of
+    the claim's hedge words left in the copy's sentence for it), the attribution dropped (the source's name in
+    neither that sentence nor the one before). Nothing when no sentence of the copy words the claim."""
+    terms = set(entry.key.split())
+    spans = list(sentence_spans(text))
+    lowered = [_words(text[start:end]) for start, end in spans]
+    best = max(range(len(spans)), key=lambda n: len(terms & lowered[n]), default=None)
+    if best is None or not terms or len(terms & lowered[best]) < WORDING_OVERLAP * len(terms):
+        return ()
+    drift: list[Drift] = []
+    hedges = (_words(entry.text) | _words(entry.cue)) & cues.HEDGE_WORDS
+    if hedges and not hedges & lowered[best]:
+        drift.append(Drift.DROPPED_HEDGE)
+    name = [w for w in re.findall(r"\w+", entry.attributed_to.lower()) if w not in cues.RESOLVABLE_PRONOUNS]
+    context = lowered[best] | (lowered[best - 1] if best else set())
+    if entry.attributed_to != cues.UNATTRIBUTED and name and name[-1] not in context:
+        drift.append(Drift.DROPPED_ATTRIBUTION)
+    return tuple(drift)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
 
 
 def move_claims_on_merge(store: Store | EditSession, keep: int, absorb: int) -> None:

@@ -83,7 +83,15 @@ def _doubled(lemma: str) -> tuple[str, ...]:
 
 def cue_words() -> frozenset[str]:
     """Every word a rule of extract.py can start from, in all the forms it can take there, lower-cased."""
-    verbs = {*cues.SPEECH_VERBS, *cues.NO_COMMENT, *cues.HEDGE_VERBS}
+    verbs = {
+        *cues.SPEECH_VERBS,
+        *cues.HEDGE_VERBS,
+        *cues.REFUSING_VERBS,
+        *(cues.WITHHOLDING_VERBS - {"give", "name", "detail", "release"}),  # these only with a refusing verb
+        *cues.ANSWER_VERBS,
+        *cues.ACCUSING_VERBS,
+        "reach",
+    }
     words = {form for lemma in verbs for form in inflections(lemma)}
     # Passive hedges ("is believed to", "is thought to") only ever use the participle.
     words |= {form for lemma in cues.PASSIVE_HEDGES for form in past_forms(lemma)}
