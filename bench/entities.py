@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from livedesk.models import KnownEntity  # noqa: E402
-from livedesk.pipeline.enrich.entities import LEAD_WORDS, mentions, ner_text, resolve  # noqa: E402
+from livedesk.pipeline.enrich.entities import LEAD_WORDS, mentions, ner_text, resolve, with_hints  # noqa: E402
 from livedesk.pipeline.enrich.nlp import load_pipeline  # noqa: E402
 from livedesk.text import name_key  # noqa: E402
 
@@ -43,7 +43,28 @@ TOKEN = re.compile(r'<token t_id="(\d+)" sentence="(\d+)" number="\d+">([^<]*)</
 MARKABLE = re.compile(r"<(\w+) m_id=\"\d+\"\s*>(.*?)</\1>", re.S)
 ANCHOR = re.compile(r'<token_anchor t_id="(\d+)"/>')
 FILE = re.compile(r"^(\d+)_(\d+)(ecb|ecbplus)\.xml$")
-PRONOUNS = frozenset("he she it they we i you his her its their our my him them us this that".split())
+PRONOUNS = frozenset(
+    [
+        "he",
+        "she",
+        "it",
+        "they",
+        "we",
+        "i",
+        "you",
+        "his",
+        "her",
+        "its",
+        "their",
+        "our",
+        "my",
+        "him",
+        "them",
+        "us",
+        "this",
+        "that",
+    ]
+)
 MINOR = frozenset({"of", "the", "and", "for", "de", "du", "al", "bin", "van", "von", "-", "&", "'s", "."})
 
 
@@ -78,7 +99,9 @@ def document(path: Path) -> tuple[str, str, dict[str, str]]:
 
 def freeze(root: Path) -> None:
     first: dict[tuple[str, str], list[Path]] = defaultdict(list)
-    for path in sorted(root.glob("*/*.xml"), key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p.name)]):
+    for path in sorted(
+        root.glob("*/*.xml"), key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", p.name)]
+    ):
         match = FILE.match(path.name)
         if match and len(first[match.group(1), match.group(3)]) < 2:
             first[match.group(1), match.group(3)].append(path)
@@ -105,9 +128,13 @@ def evaluate(root: Path) -> None:
         topic = doc.split("_", 1)[0]
         title, text, _labels = document(root / topic / f"{doc}.xml")
         event = doc.rsplit("_", 1)[0] + re.sub(r"^\d+", "", doc.rsplit("_", 1)[1])
-        resolved = resolve(mentions(ner(ner_text(title, text)).ents), known[event])
-        known[event] = [k for k in known[event] if k.name not in {r.name for r in resolved}]
-        known[event] += [KnownEntity(len(known[event]) + i, r.name, r.type) for i, r in enumerate(resolved)]
+        resolved = resolve(with_hints(mentions(ner(ner_text(title, text)).ents)), known[event])
+        votes = {(k.name, k.type): k.count for k in known[event]}
+        for r in resolved:
+            votes[r.name, r.type] = votes.get((r.name, r.type), 0) + r.count
+        absorbed = {k.id for r in resolved for k in known[event] if k.id in r.absorbs}
+        kept = {(k.name, k.type) for k in known[event] if k.id not in absorbed} | {(r.name, r.type) for r in resolved}
+        known[event] = [KnownEntity(i, name, kind, votes[name, kind]) for i, (name, kind) in enumerate(sorted(kept))]
         by_key = {r.key: r for r in resolved} | {k: r for r in resolved for k, _n in r.aliases}
         for key, kind in labelled[doc].items():
             if key in by_key:
@@ -122,7 +149,9 @@ def evaluate(root: Path) -> None:
     mixed = sum(len(v) > 1 for v in kinds.values())
     print(f"{len(labelled)} texts, {len(rows)} labelled names; NER found {found} ({found / len(rows):.1%})")
     print(f"kind right: {right}/{found} = {right / found:.3f}")
-    print(f"names with more than one kind in an event: {mixed} of {len(kinds)}; malformed names: {malformed} of {given}")
+    print(
+        f"names with more than one kind in an event: {mixed} of {len(kinds)}; malformed names: {malformed} of {given}"
+    )
 
 
 def main() -> None:
