@@ -31,16 +31,8 @@ __all__ = ["StoryNotFoundError", "StorySettings", "assign", "lock_stories", "reb
 
 @dataclass(frozen=True)
 class StorySettings:
-    # Least time-decayed cosine between an article and a story centroid for the article to join the story on its
-    # terms alone.
-    threshold: float = 0.26
-    # Between this score and `threshold` an article joins a story only on event cues: the story already names
-    # (nearly) all the names the article's title and lead name. A new angle on an event days later shares its
-    # names ("Orrin Dam", "Lowmere") more than its words; a different event between the same parties names
-    # someone or somewhere new.
-    cue_threshold: float = 0.15
-    # Share of the article's names (by their weight in its vector) the story must hold to confirm on cues.
-    cue_share: float = 0.8
+    # Least time-decayed cosine between an article and a story centroid for the article to join the story.
+    threshold: float = 0.22
     # A story that has had no article for this long is cold: new articles no longer join it.
     cold_gap: timedelta = timedelta(days=4)
     # Score multiplier at the cold gap (1 at no gap, linear in between): a fresher story wins a close call.
@@ -203,39 +195,18 @@ def freshness(gap: timedelta, settings: StorySettings) -> float:
     return 1.0 - (1.0 - settings.decay_at_gap) * fraction
 
 
-def name_terms(entity_names: Iterable[str], title: str, vector: Mapping[str, float]) -> set[str]:
-    """The terms of the entity names the article's title names (its event's cues), as its vector holds them."""
-    title_key = f" {name_key(title)} "
-    named = (name for name in entity_names if f" {name_key(name)} " in title_key)
-    return {term for term in map(entity_term, named) if term in vector}
-
-
-def confirmed(vector: Mapping[str, float], names: set[str], story_terms: Mapping[str, float], share: float) -> bool:
-    """Whether the story holds at least `share` of the article's names, weighed as in its vector."""
-    total = sum(vector[term] ** 2 for term in names)
-    return total > 0 and sum(vector[term] ** 2 for term in names if term in story_terms) >= share * total
-
-
 def choose(
-    vector: Mapping[str, float],
-    at: datetime,
-    candidates: Iterable[Candidate],
-    settings: StorySettings = DEFAULT,
-    names: set[str] | None = None,
+    vector: Mapping[str, float], at: datetime, candidates: Iterable[Candidate], settings: StorySettings = DEFAULT
 ) -> Candidate | None:
-    """The warm candidate with the best time-decayed cosine at or above the threshold, or at or above the cue
-    threshold if it holds the article's `names` (`name_terms`), if any."""
-    best, best_score = None, min(settings.threshold, settings.cue_threshold)
+    """The warm candidate with the best time-decayed cosine at or above the threshold, if any."""
+    best, best_score = None, settings.threshold
     for candidate in candidates:
         story = candidate.story
         if story.first_seen - at > settings.cold_gap or at - story.last_update > settings.cold_gap:
             continue
         score = cosine(vector, candidate.weights, candidate.norm) * freshness(at - story.last_update, settings)
-        if score < best_score:
-            continue
-        if score < settings.threshold and not confirmed(vector, names or set(), candidate.weights, settings.cue_share):
-            continue
-        best, best_score = candidate, score
+        if score >= best_score:
+            best, best_score = candidate, score
     return best
 
 
@@ -279,13 +250,9 @@ def assign(
         vector = vectorize(raw, document_count, df)
         query = strongest(vector, settings.query_terms)
         too_common = max(settings.lookup_max_df * document_count, settings.lookup_min_df)
-        names = name_terms(entity_names, member.title, vector) if settings.entity_weight else set()
-        # The candidates' weights for the article's names are read too: the cues are checked on them.
-        query = {**query, **{term: vector[term] for term in names}}
-        least = min(settings.threshold, settings.cue_threshold)
-        lookup = lookup_terms(query, df, too_common, least)
+        lookup = lookup_terms(query, df, too_common, settings.threshold)
         candidates = session.candidates(lookup, member.at - settings.cold_gap, also=query.keys() - lookup)
-        chosen = choose(vector, member.at, candidates, settings, names)
+        chosen = choose(vector, member.at, candidates, settings)
         # The headline contest compares texts: the current headline's vector is rebuilt from its text alone.
         named = bool(entity_names) and bool(settings.entity_weight)
         plain = vectorize(features(member.title, member.text, settings), document_count, df) if named else None

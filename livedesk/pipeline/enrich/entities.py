@@ -94,6 +94,9 @@ PLACE_WORDS = frozenset(
         "delta",
     ]
 )
+# A tie between kinds, in a new story, goes to the first of these: what NER calls a person as often as a thing is
+# more often a thing ("Herald").
+TIE_ORDER = ("ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PERSON")
 # Outlets the text names without an article of theirs in the store: the wires that most news repeats.
 KNOWN_OUTLETS = frozenset(
     ["ap", "associated press", "reuters", "afp", "agence france presse", "upi", "bloomberg", "cnn", "bbc"]
@@ -176,19 +179,26 @@ def mentions(ents: Iterable[Span]) -> list[Mention]:
     ]
 
 
+_BRACKETED_END = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
+
+
 def names_in(span: str) -> list[str]:
     """The names a span NER took for one holds: split where it crosses a line (the title's end), a word repeated
     in another case dropped ("Lowmere LOWMERE"); none if a bracket is left open (a half-read dateline) or it is
     no name at all."""
     names = []
     for line in span.splitlines():
+        if len(line) > MAX_NAME_CHARS:
+            continue
         words: list[str] = []
         for word in line.split():
-            if not words or word.casefold() != words[-1].casefold():
+            # The same word again in other letters is a heading's capitals, never part of a name.
+            if not words or word == words[-1] or word.casefold() != words[-1].casefold():
                 words.append(word)
-        name = display_name(" ".join(words))
-        balanced = name.count("(") == name.count(")") and name.count("[") == name.count("]")
-        if balanced and len(name) <= MAX_NAME_CHARS and any(c.isalpha() for c in name_key(name)):
+        balanced = line.count("(") == line.count(")") and line.count("[") == line.count("]")
+        # "Organisation of American States (OAS)": the short form in brackets is no part of the name.
+        name = display_name(_BRACKETED_END.sub("", " ".join(words)))
+        if balanced and any(c.isalpha() for c in name_key(name)):
             names.append(name)
     return names
 
@@ -198,10 +208,8 @@ def outlet_keys(names: Iterable[str]) -> set[str]:
     the name, its last word ("the Herald"), and a domain's first label with its hyphens as spaces."""
     keys = set(KNOWN_OUTLETS)
     for name in names:
-        if "." in name and " " not in name:
-            label = name.lower().removeprefix("www.").split(".")[0]
-            keys.add(name_key(label.replace("-", " ")))
-            continue
+        if "." in name and " " not in name:  # a domain
+            name = name.lower().removeprefix("www.").split(".")[0].replace("-", " ")
         key = name_key(name)
         if key:
             keys.update({key, key.rsplit(" ", 1)[-1]})
@@ -321,8 +329,13 @@ def _story_kinds(found: Sequence[Mention], known: Sequence[KnownEntity]) -> dict
     for m in found:
         votes.setdefault(name_key(m.name), Counter())[m.type] += m.count
     return {
-        key: max(counts, key=lambda kind: (counts[kind], kind == first.get(key), kind)) for key, counts in votes.items()
+        key: max(counts, key=lambda kind: (counts[kind], kind == first.get(key), -_tie_rank(kind)))
+        for key, counts in votes.items()
     }
+
+
+def _tie_rank(kind: str) -> int:
+    return TIE_ORDER.index(kind) if kind in TIE_ORDER else len(TIE_ORDER)
 
 
 def _first_word(key: str) -> str:
