@@ -9,7 +9,7 @@ name (each word capitalised), inside what NER reads (title + lead), with its coa
 labelled text, names folded within the text's event as the enrich stage folds them within a story (in file order),
 then for each labelled name that NER found: is its kind right (person / organisation / place)? Also counted over
 every name given out: names with more than one kind within one event, and malformed names (an unbalanced bracket,
-a word repeated in another case).
+the same word twice in a row in another case).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -144,7 +145,7 @@ def evaluate(root: Path) -> None:
             given += 1
             kinds[event, r.key].add(r.type)
             words = r.name.split()
-            doubled = len({w.casefold() for w in words}) < len(words)
+            doubled = any(a != b and a.casefold() == b.casefold() for a, b in pairwise(words))
             malformed += doubled or r.name.count("(") != r.name.count(")")
     mixed = sum(len(v) > 1 for v in kinds.values())
     print(f"{len(labelled)} texts, {len(rows)} labelled names; NER found {found} ({found / len(rows):.1%})")
