@@ -19,8 +19,10 @@ from livedesk.pipeline.enrich.entities import (
     is_surname_of,
     is_variant,
     mentions,
+    names_in,
     ner_text,
     resolve,
+    with_hints,
 )
 from livedesk.pipeline.enrich.nlp import ModelMissingError, load_pipeline, resolve_model
 from livedesk.store import Store
@@ -244,7 +246,8 @@ def test_a_longer_name_absorbing_two_short_forms_of_one_article_sums_their_menti
     store.save_entities(first.id, story_id, resolve(named))
     known = store.story_entities(story_id, excluding_article=second.id)
     resolved = resolve([Mention("Wagner Group", "ORG")], known)
-    assert [(r.name, len(r.absorbs)) for r in resolved] == [("Wagner Group", 2)]
+    # One name, one kind: the first article's "Wagner" is one ORG entity (3 ORG mentions outvote 2 PERSON).
+    assert [(r.name, len(r.absorbs)) for r in resolved] == [("Wagner Group", 1)]
     store.save_entities(second.id, story_id, resolved)
     # Most mentioned first: 2 + 3 = 5 mentions of the group outrank Turkey's 4 (either count alone would not).
     assert [e.name for e in store.entities_of([first.id])[first.id]] == ["Wagner Group", "Turkey"]
@@ -264,11 +267,88 @@ def test_an_articles_entities_are_ordered_the_same_on_every_database(store: Stor
         Mention("Korvanian", "NORP", 1),
     ]
     store.save_entities(stored.id, stored.story_id, resolve(named))
+    # One name, one kind: a tie goes to the organisation.
     assert [(e.name, e.type) for e in store.entities_of([stored.id])[stored.id]] == [
-        ("Dutch", "NORP"),
         ("Herald", "ORG"),
-        ("Herald", "PERSON"),
-        ("de Gaulle", "PERSON"),
-        ("Korvanian", "NORP"),
+        ("Dutch", "NORP"),
         ("Korvanian", "ORG"),
+        ("de Gaulle", "PERSON"),
     ]
+
+
+# -- one name, one kind ------------------------------------------------------------------------------------------
+
+
+def test_outlets_are_organisations_never_people() -> None:
+    found = [Mention("Meridian Wire", "PERSON"), Mention("Herald", "PERSON", 2), Mention("Colm Bracken", "PERSON")]
+    hinted = with_hints(found, {"meridian-wire.example", "Northgate Herald"})
+    assert sorted((m.name, m.type) for m in hinted) == [
+        ("Colm Bracken", "PERSON"),
+        ("Herald", "ORG"),
+        ("Meridian Wire", "ORG"),
+    ]
+    # The wires most news repeats are known without an article of theirs.
+    assert [m.type for m in with_hints([Mention("Reuters", "PERSON")])] == ["ORG"]
+
+
+def test_a_name_says_its_kind_where_ner_takes_it_for_a_person() -> None:
+    found = [Mention("Orrin Dam", "PERSON"), Mention("Vell River", "ORG"), Mention("Dam", "PERSON")]
+    assert [(m.name, m.type) for m in with_hints(found)] == [
+        ("Orrin Dam", "FAC"),
+        ("Vell River", "LOC"),
+        ("Dam", "PERSON"),  # one word alone says nothing
+    ]
+
+
+def test_no_doubled_forms_or_half_read_datelines() -> None:
+    assert names_in("Lowmere LOWMERE") == ["Lowmere"]
+    assert names_in("Lowmere\n\nLOWMERE") == ["Lowmere", "LOWMERE"]  # one key: counted as one name
+    assert names_in("Aldmoor (Meridian Wire") == []
+    assert names_in("Organisation of American States (OAS)") == ["Organisation of American States"]
+    lead = "LOWMERE, Aldmoor (Meridian Wire) – A section of the Orrin Dam collapsed before dawn on Monday."
+    assert (
+        ner_text("Orrin Dam gives way", lead)
+        == "Orrin Dam gives way\n\nA section of the Orrin Dam collapsed before dawn on Monday."
+    )
+    assert ner_text("t", "WASHINGTON ( AP ) -- The Senate voted.").endswith("\n\nThe Senate voted.")
+    assert ner_text("t", "NASA said on Monday.").endswith("\n\nNASA said on Monday.")  # no dash: no dateline
+
+
+def test_the_real_ner_reads_no_dateline_as_a_name() -> None:
+    title = "Orrin Dam gives way, sending floodwater into Lowmere"
+    lead = "LOWMERE, Aldmoor (Meridian Wire) – A section of the Orrin Dam collapsed before dawn on Monday, sending "
+    lead += "a wall of water down the Vell River and into the town of Lowmere."
+    names = [m.name for m in mentions(load_pipeline()(ner_text(title, lead)).ents)]
+    assert "Lowmere" in names
+    assert not [n for n in names if "(" in n or "LOWMERE" in n or "Meridian" in n]
+
+
+def test_a_name_has_one_kind_in_a_story_the_most_mentioned(store: Store) -> None:
+    first = put(store, "dam-1", title="Orrin Dam fails")
+    second = put(store, "dam-2", title="Orrin Dam: the memo")
+    third = put(store, "dam-3", title="Orrin Dam: the inquiry")
+    story_id = one_story(store, [first, second, third])
+    store.save_entities(first.id, story_id, resolve([Mention("Orrin Dam", "GPE", 1)]))
+    # The second article's two PERSON mentions outvote the story's one GPE: the first article's mention moves.
+    known = store.story_entities(story_id, excluding_article=second.id)
+    store.save_entities(second.id, story_id, resolve([Mention("Orrin Dam", "PERSON", 2)], known))
+    # Four GPE votes against three PERSON: back to one GPE entity for every article of the story.
+    known = store.story_entities(story_id, excluding_article=third.id)
+    assert [(k.type, k.count) for k in known] == [("PERSON", 3)]
+    store.save_entities(third.id, story_id, resolve([Mention("Orrin Dam", "GPE", 4)], known))
+    kinds = {(e.name, e.type) for a in (first, second, third) for e in store.entities_of([a.id])[a.id]}
+    assert kinds == {("Orrin Dam", "GPE")}
+
+
+def test_the_enrich_stage_types_an_outlet_named_in_the_text_as_an_organisation(store: Store) -> None:
+    stored = put(
+        store,
+        "herald-memo",
+        site="northgate-herald.example",
+        title="Memo warned of cracks",
+        text="Gideon Marsh told the Herald on Tuesday that the memo was sent to Meridian Wire in March.",
+        attributed_to="meridian-wire.example",
+    )
+    kinds = {e.name: e.type for e in store.entities_of([stored.id])[stored.id]}
+    assert kinds.get("Herald", "ORG") == "ORG"
+    assert kinds.get("Meridian Wire", "ORG") == "ORG"

@@ -28,6 +28,7 @@ class KnownEntity:
     id: int
     name: str
     type: str
+    count: int = 1  # mentions in the story's articles: its votes for the name's kind
 
 
 @dataclass(frozen=True)

@@ -59,18 +59,25 @@ class EntityStore:
         def _read(self) -> sa.Connection: ...
 
     def story_entities(self, story_id: int, *, excluding_article: int | None = None) -> list[KnownEntity]:
-        """The entities the story's articles mention (but `excluding_article`'s own, which is being redone)."""
+        """The entities the story's articles mention (but `excluding_article`'s own, which is being redone), with
+        how often they mention each."""
         query = (
-            sa.select(entities.c.id, entities.c.name, entities.c.type)
-            .distinct()
+            sa.select(entities.c.id, entities.c.name, entities.c.type, sa.func.sum(article_entities.c.count))
             .join(article_entities, article_entities.c.entity_id == entities.c.id)
             .join(articles, articles.c.id == article_entities.c.article_id)
             .where(articles.c.story_id == story_id)
+            .group_by(entities.c.id, entities.c.name, entities.c.type)
         )
         if excluding_article is not None:
             query = query.where(articles.c.id != excluding_article)
         with self._read() as connection:
-            return [KnownEntity(row.id, row.name, row.type) for row in connection.execute(query)]
+            return [KnownEntity(row[0], row[1], row[2], int(row[3])) for row in connection.execute(query)]
+
+    def story_outlets(self, story_id: int) -> set[str]:
+        """The domains and own names of the outlets that carry the story: names that are organisations."""
+        query = sa.select(articles.c.site, articles.c.site_name).distinct().where(articles.c.story_id == story_id)
+        with self._read() as connection:
+            return {name for row in connection.execute(query) for name in row if name}
 
     def save_entities(self, article_id: int, story_id: int | None, resolved: Sequence[Resolved]) -> None:
         """Replace the article's mentions (idempotent), creating entities and aliases as needed; entities of the

@@ -19,7 +19,7 @@ from itertools import islice
 
 from livedesk.models import StoredArticle
 from livedesk.pipeline.enrich import claims
-from livedesk.pipeline.enrich.entities import Mention, mentions, ner_text, resolve
+from livedesk.pipeline.enrich.entities import Mention, mentions, ner_text, resolve, with_hints
 from livedesk.pipeline.enrich.nlp import load_pipeline
 from livedesk.store import Store
 
@@ -80,7 +80,13 @@ def _store_batch(
 
 
 def _link_entities(store: Store, stored: StoredArticle, found: Sequence[Mention]) -> int:
-    known = store.story_entities(stored.story_id, excluding_article=stored.id) if stored.story_id is not None else []
-    resolved = resolve(found, known)
+    a = stored.article
+    # Outlets are organisations: this page's own, the one it credits, and those that carry the story.
+    outlets = {name for name in (a.site, a.site_name, a.attributed_to) if name}
+    known = []
+    if stored.story_id is not None:
+        known = store.story_entities(stored.story_id, excluding_article=stored.id)
+        outlets |= store.story_outlets(stored.story_id)
+    resolved = resolve(with_hints(found, outlets), known)
     store.save_entities(stored.id, stored.story_id, resolved)
     return len(resolved)

@@ -7,6 +7,7 @@ where the context makes short forms safe to resolve: "Putin" is "Vladimir Putin"
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,72 @@ MAX_NAME_CHARS = 200
 # Transliteration variants: at most this many edits, and only between names this long (shorter names collide).
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
+# A dateline opening the lead: "LOWMERE, Aldmoor (Meridian Wire) – ", "WASHINGTON (Reuters) - ", "PARIS — ": a place
+# in capitals, maybe its region, maybe the outlet in brackets, then a dash. NER reads it as one name with the
+# words around it ("Aldmoor (Meridian Wire", "Lowmere LOWMERE" across the title's end).
+DATELINE = re.compile(
+    r"\A\s*[A-Z][A-Z'’.\- ]{1,40}(?:,\s*[A-Z][\w'’.\- ]{0,40})?\s*(?:\(\s*[^()\n]{1,60}\)\s*)?(?:--|[-–—:])\s+"
+)
+# The last word of a name that says what kind of thing it names, whatever NER says ("Orrin Dam" is no person).
+FACILITY_WORDS = frozenset(
+    [
+        "dam",
+        "bridge",
+        "port",
+        "airport",
+        "harbour",
+        "harbor",
+        "canal",
+        "reservoir",
+        "spillway",
+        "station",
+        "tower",
+        "stadium",
+        "street",
+        "lane",
+        "road",
+        "avenue",
+        "square",
+        "terminal",
+        "pier",
+        "dock",
+        "docks",
+        "quay",
+        "tunnel",
+        "highway",
+        "motorway",
+        "railway",
+        "prison",
+        "hospital",
+    ]
+)
+PLACE_WORDS = frozenset(
+    [
+        "river",
+        "lake",
+        "valley",
+        "hills",
+        "hill",
+        "mountains",
+        "mountain",
+        "bay",
+        "sea",
+        "island",
+        "islands",
+        "forest",
+        "coast",
+        "gulf",
+        "strait",
+        "delta",
+    ]
+)
+# A tie between kinds, in a new story, goes to the first of these: what NER calls a person as often as a thing is
+# more often a thing ("Herald").
+TIE_ORDER = ("ORG", "GPE", "LOC", "FAC", "NORP", "EVENT", "PERSON")
+# Outlets the text names without an article of theirs in the store: the wires that most news repeats.
+KNOWN_OUTLETS = frozenset(
+    ["ap", "associated press", "reuters", "afp", "agence france presse", "upi", "bloomberg", "cnn", "bbc"]
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +155,9 @@ def is_head_of(short: str, full: str) -> bool:
 
 
 def ner_text(title: str, text: str, lead_words: int = LEAD_WORDS) -> str:
-    """What NER reads: the title, then the first `lead_words` words of the text; MAX_NER_CHARS at most."""
-    lead = " ".join(text[:MAX_NER_CHARS].split()[:lead_words])
+    """What NER reads: the title, then the first `lead_words` words of the text, its dateline left out;
+    MAX_NER_CHARS at most."""
+    lead = " ".join(DATELINE.sub("", text[:MAX_NER_CHARS], count=1).split()[:lead_words])
     return f"{title[:MAX_NER_CHARS]}\n\n{lead}"[:MAX_NER_CHARS]
 
 
@@ -101,16 +169,75 @@ def mentions(ents: Iterable[Span]) -> list[Mention]:
     for ent in ents:
         if ent.label_ not in KEPT_TYPES:
             continue
-        name = display_name(ent.text)
-        key = name_key(name)
-        if len(name) > MAX_NAME_CHARS or not any(c.isalpha() for c in key):
-            continue
-        counts[key, ent.label_] += 1
-        surfaces.setdefault((key, ent.label_), Counter())[name] += 1
+        for name in names_in(ent.text):
+            key = name_key(name)
+            counts[key, ent.label_] += 1
+            surfaces.setdefault((key, ent.label_), Counter())[name] += 1
     return [
         Mention(name=surfaces[item].most_common(1)[0][0], type=item[1], count=n)
         for item, n in counts.most_common(MAX_ENTITIES_PER_ARTICLE)
     ]
+
+
+_BRACKETED_END = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")
+
+
+def names_in(span: str) -> list[str]:
+    """The names a span NER took for one holds: split where it crosses a line (the title's end), a word repeated
+    in another case dropped ("Lowmere LOWMERE"); none if a bracket is left open (a half-read dateline) or it is
+    no name at all."""
+    names = []
+    for line in span.splitlines():
+        if len(line) > MAX_NAME_CHARS:
+            continue
+        words: list[str] = []
+        for word in line.split():
+            # The same word again in other letters is a heading's capitals, never part of a name.
+            if not words or word == words[-1] or word.casefold() != words[-1].casefold():
+                words.append(word)
+        balanced = line.count("(") == line.count(")") and line.count("[") == line.count("]")
+        # "Organisation of American States (OAS)": the short form in brackets is no part of the name.
+        name = display_name(_BRACKETED_END.sub("", " ".join(words)))
+        if balanced and any(c.isalpha() for c in name_key(name)):
+            names.append(name)
+    return names
+
+
+def outlet_keys(names: Iterable[str]) -> set[str]:
+    """Keys that name outlets, from their own names ("Northgate Herald") and domains ("meridian-wire.example"):
+    the name, its last word ("the Herald"), and a domain's first label with its hyphens as spaces."""
+    keys = set(KNOWN_OUTLETS)
+    for name in names:
+        if "." in name and " " not in name:  # a domain
+            name = name.lower().removeprefix("www.").split(".")[0].replace("-", " ")
+        key = name_key(name)
+        if key:
+            keys.update({key, key.rsplit(" ", 1)[-1]})
+    return keys
+
+
+def hinted_type(mention: Mention, outlets: set[str]) -> str:
+    """The kind the name itself says it is: an outlet is an organisation; a dam or a bridge a facility, a river or
+    a valley a place; otherwise NER's."""
+    key = name_key(mention.name)
+    if key in outlets:
+        return "ORG"
+    last = key.rsplit(" ", 1)[-1]
+    if " " in key and last in FACILITY_WORDS and mention.type in ("PERSON", "ORG", "NORP"):
+        return "FAC"
+    if " " in key and last in PLACE_WORDS and mention.type in ("PERSON", "ORG", "NORP", "FAC"):
+        return "LOC"
+    return mention.type
+
+
+def with_hints(found: Iterable[Mention], outlets: Iterable[str] = ()) -> list[Mention]:
+    """The mentions with the kinds their names say (`hinted_type`), those of one name and kind counted together;
+    `outlets` are names and domains of outlets."""
+    keys = outlet_keys(outlets)
+    counts: Counter[tuple[str, str]] = Counter()
+    for mention in found:
+        counts[mention.name, hinted_type(mention, keys)] += mention.count
+    return [Mention(name, kind, n) for (name, kind), n in counts.items()]
 
 
 # -- resolution within a story --------------------------------------------------------------------------------
@@ -129,10 +256,13 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
     """Fold an article's mentions together and into the entities its story already has.
 
     Variants of the same length merge; a short name joins a longer one only when exactly one fits (two
-    "Putin"s in a story stay apart from a bare "Putin"). The longest name of a group names it.
+    "Putin"s in a story stay apart from a bare "Putin"). The longest name of a group names it. A name has one kind
+    in a story: the one most of its mentions in the story and the article give it (the story's on a tie); the
+    story's entities of that name with another kind are absorbed.
     """
-    nodes = [_Node(m.name, m.type, name_key(m.name), m.count, None) for m in found]
-    nodes += [_Node(k.name, k.type, name_key(k.name), 0, k.id) for k in known]
+    kinds = _story_kinds(found, known)
+    nodes = [_Node(m.name, kinds[name_key(m.name)], name_key(m.name), m.count, None) for m in found]
+    nodes += [_Node(k.name, kinds.get(name_key(k.name), k.type), name_key(k.name), 0, k.id) for k in known]
     parent = list(range(len(nodes)))
 
     def root(i: int) -> int:
@@ -156,6 +286,11 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
         if len(targets) == 1:
             parent[root(i)] = targets.pop()
 
+    # The story's entities whose kind the vote changed: their mentions move to the name's one kind.
+    retyped: dict[str, set[int]] = {}
+    for k in known:
+        if k.type != kinds.get(name_key(k.name), k.type):
+            retyped.setdefault(name_key(k.name), set()).add(k.id)
     groups: dict[int, list[_Node]] = {}
     for i, node in enumerate(nodes):
         groups.setdefault(root(i), []).append(node)
@@ -173,10 +308,34 @@ def resolve(found: Sequence[Mention], known: Sequence[KnownEntity] = ()) -> list
                 type=head.type,
                 aliases=tuple(sorted({(n.key, n.name) for n in members if n.name != head.name})),
                 count=count,
-                absorbs=tuple(sorted({n.known_id for n in members if n.known_id is not None and n.key != head.key})),
+                absorbs=tuple(
+                    sorted(
+                        {n.known_id for n in members if n.known_id is not None and n.key != head.key}
+                        | retyped.get(head.key, set())
+                    )
+                ),
             )
         )
     return sorted(resolved, key=lambda r: (-r.count, r.name))
+
+
+def _story_kinds(found: Sequence[Mention], known: Sequence[KnownEntity]) -> dict[str, str]:
+    """Each name's kind within the story, by the votes of its mentions; the story's kind wins a tie."""
+    votes: dict[str, Counter[str]] = {}
+    first: dict[str, str] = {}
+    for k in known:
+        votes.setdefault(name_key(k.name), Counter())[k.type] += k.count
+        first.setdefault(name_key(k.name), k.type)
+    for m in found:
+        votes.setdefault(name_key(m.name), Counter())[m.type] += m.count
+    return {
+        key: max(counts, key=lambda kind: (counts[kind], kind == first.get(key), -_tie_rank(kind)))
+        for key, counts in votes.items()
+    }
+
+
+def _tie_rank(kind: str) -> int:
+    return TIE_ORDER.index(kind) if kind in TIE_ORDER else len(TIE_ORDER)
 
 
 def _first_word(key: str) -> str:
