@@ -5,8 +5,8 @@
 `drift` lists how a copy's wording departs from the claim (a hedge or the attribution dropped).
 
 Revision ID: 0014
-Revises: 0013 on this branch (0012 once merged after the branch that makes it)
-Create Date: 2026-12-01
+Revises: 0013
+Create Date: 2026-11-29
 """
 
 from __future__ import annotations
