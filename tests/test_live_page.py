@@ -3,7 +3,6 @@ syndication group (also live), outlets by name, Live or ended, the claim ledger;
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from livedesk.publish import Update
 from livedesk.store import Store
 from livedesk.text import outlet_name
 from tests.test_web import _events, _take, parse
-from tests.web_fixtures import NOW, Desk, one_story, put, running_app, served
+from tests.web_fixtures import NOW, Desk, one_story, put, running_app, served, subscribed
 
 GATES = (
     "Engineers at the Tollan river lock worked through the night to free the jammed gates. "
@@ -220,7 +219,7 @@ async def test_a_copy_arriving_live_updates_its_originals_card(database_url: str
             page = (await client.get(f"/stories/{story_id}")).text
             events_url = re.search(r'data-events-url="([^"]+)"', page).group(1).replace("&amp;", "&")
             async with client.stream("GET", events_url) as response:
-                await asyncio.sleep(0.2)  # subscribed
+                await subscribed(bus)
                 copy = put(
                     store,
                     "gates-copy",

@@ -20,7 +20,7 @@ from livedesk.models import Actor, Role, TopicQuery
 from livedesk.publish import Update
 from livedesk.store import Store
 from livedesk.web import home
-from tests.web_fixtures import NOW, Desk, one_story, put, running_app, served
+from tests.web_fixtures import NOW, Desk, one_story, put, running_app, served, subscribed
 
 EDITOR = Actor(user_id=None, name="Ada Desk", role=Role.EDITOR)
 
@@ -104,7 +104,7 @@ async def test_home_events_bring_new_stories_and_changed_counts_then_resume(data
             async with client.stream("GET", events_url) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
                 events = _events(response)
-                await asyncio.sleep(0.2)  # subscribed
+                await subscribed(bus)
                 # A new story appears.
                 other = put(store, "ferry", title="Ferry timetable changes", text="The ferry leaves at nine. Late.")
                 await bus.publish(Update(other.id, other.story_id))
@@ -150,7 +150,7 @@ async def test_home_events_remove_a_story_merged_away(database_url: str) -> None
         keep = put(store, "gates", title="Lock gates jammed")
         gone = put(store, "ferry", title="Ferry timetable changes", text="The ferry leaves at nine. Late.")
         async with httpx.AsyncClient(base_url=base, timeout=10) as client, client.stream("GET", "/events") as response:
-            await asyncio.sleep(0.2)
+            await subscribed(bus)
             merge_stories(store, keep.story_id, gone.story_id)
             for story_id in (gone.story_id, keep.story_id):
                 await bus.publish(Update.story_changed(story_id))

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from livedesk.cli import app as cli
 from livedesk.publish import Update
 from livedesk.web.render import excerpt, relative_time
-from tests.web_fixtures import DATA, NOW, Desk, one_story, put, running_app, series, served
+from tests.web_fixtures import DATA, NOW, Desk, one_story, put, running_app, series, served, subscribed
 
 
 class _Links(HTMLParser):
@@ -308,7 +308,7 @@ async def test_sse_delivers_new_updates_and_resumes_without_loss_or_duplicates(d
             events_url = re.search(r'data-events-url="([^"]+)"', page).group(1).replace("&amp;", "&")
             async with client.stream("GET", events_url) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
-                await asyncio.sleep(0.2)  # subscribed
+                await subscribed(bus)
                 text = "Harbour master Ingrid Solberg said the Kessport quay reopens on Monday. Ships wait."
                 second = put(store, "second", text=text, published=NOW - timedelta(minutes=1))
                 one_story(store, [first, second])
@@ -345,7 +345,7 @@ async def test_topic_events_carry_only_matching_articles(database_url: str) -> N
             httpx.AsyncClient(base_url=base, timeout=10) as client,
             client.stream("GET", "/live/gates/events") as response,
         ):
-            await asyncio.sleep(0.2)
+            await subscribed(bus)
             other = put(store, "other", text="Ferry timetable changes. Nothing else.")
             match = put(store, "match", text="The gates are stuck. Crews are on the way.")
             for stored in (other, match):

@@ -22,7 +22,7 @@ from livedesk.models import Actor, Role, StoryStream, TopicQuery
 from livedesk.publish import Update
 from livedesk.store import Store
 from tests import xss
-from tests.web_fixtures import NOW, Desk, put, running_app, served
+from tests.web_fixtures import NOW, Desk, put, running_app, served, subscribed
 
 EDITOR = Actor(user_id=None, name="Ada Desk", role=Role.EDITOR)
 
@@ -209,7 +209,7 @@ async def test_every_desk_change_reaches_an_open_stream_and_a_reconnect_replays_
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             async with client.stream("GET", f"/stories/{story_id}/events?after={store.last_revision()}") as response:
                 events = _events(response)
-                await asyncio.sleep(0.2)  # subscribed
+                await subscribed(bus)
 
                 post, placed = posts.create_post(store, EDITOR, PostDraft("Two boats.", [story_id], title="Boats"))
                 item_id = placed[0].article_id
@@ -270,7 +270,7 @@ async def test_an_article_announced_twice_without_a_revision_delivers_its_newest
             client.stream("GET", f"/stories/{story_id}/events?after={store.last_revision()}") as response,
         ):
             events = _events(response)
-            await asyncio.sleep(0.2)
+            await subscribed(bus)
             posts.set_key_event(store, EDITOR, article_id, True)
             await bus.publish(Update(article_id, story_id))
             first = await _next(events)
@@ -292,7 +292,7 @@ async def test_a_story_change_is_a_named_event_on_that_storys_streams_only(datab
             client.stream("GET", f"/stories/{story_id}/events?after={store.last_revision()}") as response,
         ):
             events = _events(response)
-            await asyncio.sleep(0.2)
+            await subscribed(bus)
             await bus.publish(Update.story_changed(other))
             await bus.publish(Update.story_changed(story_id))
             event = await _next(events)

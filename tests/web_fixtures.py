@@ -118,6 +118,14 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
         yield Desk(app, client)
 
 
+async def subscribed(bus: Any, count: int = 1) -> None:
+    """Wait until `count` live streams listen on the app's bus (a stream subscribes after its response headers are
+    sent, so the headers alone do not say it will hear what is published next)."""
+    async with asyncio.timeout(10):
+        while bus.subscribers < count:
+            await asyncio.sleep(0.01)
+
+
 @asynccontextmanager
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """`app` on a real uvicorn at 127.0.0.1 (random port), in this event loop; yields the base URL."""
