@@ -154,6 +154,9 @@ async def test_outlets_go_by_their_configured_name_else_their_own_else_the_domai
         assert 'Read the full report at The Tollan Post</a> <span class="domain">(tollan-post.example)</span>' in html
         assert '<span class="outlet" title="harbor-times.example">Harbor Times</span>' in html
         assert '<span class="outlet" title="valley.example">valley.example</span>' in html
+        found = (await client.get("/search", params={"q": "barges"})).text  # search names outlets the same way
+        assert '<span class="outlet" title="harbor-times.example">Harbor Times</span>' in found
+        assert '<option value="tollan-post.example">The Tollan Post</option>' in found
 
         items = (await client.get(f"/api/stories/{story_id}/updates")).json()["items"]
         named = {item["outlet"]: item["outlet_name"] for item in items}

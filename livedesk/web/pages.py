@@ -372,6 +372,7 @@ async def search_page(
                 hits.append(Hit(u, found.snippets.get(u.item.id, u.excerpt), more, url))
             if found.page.next:
                 next_url = f"/search?{request.url.include_query_params(cursor=found.page.next.encode()).query}"
+        outlets = store.outlets()
         return render(
             request,
             "search.html",
@@ -383,7 +384,8 @@ async def search_page(
             sort=sort,
             hits=hits,
             next_url=next_url,
-            outlets=store.outlets(),
+            outlets=outlets,
+            outlet_name=outlet_names(store, [o.site for o in outlets]),
             stories=store.list_stories(limit=100),
         )
 
