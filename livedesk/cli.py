@@ -11,6 +11,7 @@ import logging.config
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -36,7 +37,7 @@ from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.database import init_database
 from livedesk.logs import logging_config
-from livedesk.metrics import serve_metrics
+from livedesk.metrics import MULTIPROCESS_ENV, serve_metrics
 from livedesk.models import MAX_ID, Role, SourceKind, TimeBasis
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
@@ -575,7 +576,10 @@ def _serve(
         return
     # Worker processes build their own app from the environment (no polling: see `serve --workers`).
     os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url
-    uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
+    with tempfile.TemporaryDirectory(prefix="livedesk-metrics-") as metrics_directory:
+        # Every worker writes its figures there; whichever answers a scrape of /metrics reports them all.
+        os.environ.setdefault(MULTIPROCESS_ENV, metrics_directory)
+        uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
 
 
 def web_app() -> FastAPI:
