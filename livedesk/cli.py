@@ -7,9 +7,11 @@ import functools
 import inspect
 import itertools
 import json
+import logging.config
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -34,6 +36,8 @@ from livedesk.desk import sources as desk_sources
 from livedesk.desk import stories as desk_stories
 from livedesk.desk import topics as desk_topics
 from livedesk.desk.database import init_database
+from livedesk.logs import logging_config
+from livedesk.metrics import MULTIPROCESS_ENV, serve_metrics
 from livedesk.models import MAX_ID, Role, SourceKind, TimeBasis
 from livedesk.pipeline import Ingestor, IngestReport
 from livedesk.pipeline import enrich as enriching
@@ -368,10 +372,20 @@ def ingest(
 @command(app)
 def poll(
     once: Annotated[bool, typer.Option("--once", help="Poll the due sources once and exit.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this poller's metrics (fetches, ingest lag, stage times) at http://127.0.0.1:PORT/metrics.",
+        ),
+    ] = None,
 ) -> None:
     """Poll due sources (forever, or once). Several pollers may run against one database: each source is leased
     to one of them at a time."""
     settings = state.settings()
+    if metrics_port is not None:
+        serve_metrics(metrics_port)
     if once:
         _print_report(asyncio.run(_run_ingest(settings, None)))
         return
@@ -547,6 +561,8 @@ def _serve(
         "host": host,
         "port": port,
         "log_level": "warning",
+        # The same log lines as the rest of livedesk, in every worker process (LIVEDESK_LOG_FORMAT).
+        "log_config": logging_config(settings.log_format),
         "timeout_graceful_shutdown": SHUTDOWN_GRACE_SECONDS,
         # uvicorn would replace the peer's address with X-Forwarded-For from its own list of proxies (127.0.0.1
         # by default): only LIVEDESK_TRUSTED_PROXIES decides whose header counts.
@@ -560,7 +576,10 @@ def _serve(
         return
     # Worker processes build their own app from the environment (no polling: see `serve --workers`).
     os.environ["LIVEDESK_DATABASE_URL"] = settings.database_url
-    uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
+    with tempfile.TemporaryDirectory(prefix="livedesk-metrics-") as metrics_directory:
+        # Every worker writes its figures there; whichever answers a scrape of /metrics reports them all.
+        os.environ.setdefault(MULTIPROCESS_ENV, metrics_directory)
+        uvicorn.run("livedesk.cli:web_app", factory=True, workers=workers, **options)
 
 
 def web_app() -> FastAPI:
@@ -643,6 +662,7 @@ _ABORTS = (click.Abort, typer.Abort)
 def main(argv: list[str] | None = None) -> None:
     """The `livedesk` command: `argv` (default: the process's arguments), errors shown in one line."""
     try:
+        logging.config.dictConfig(logging_config(Settings.from_env().log_format))
         code = app(args=argv, standalone_mode=False)
     except _CLICK_ERRORS as err:
         err.show()

@@ -84,6 +84,14 @@ class Settings:
         "Processes extracting pages in parallel when an ingest has many (0: one per CPU; 1: in the ingesting "
         "process). Storing, syndication and stories stay in the ingesting process, in arrival order.",
     )
+    metrics_token: str = _setting(
+        "",
+        "Bearer token that /metrics asks for (`Authorization: Bearer TOKEN`); empty: /metrics answers only clients on "
+        "this machine (a loopback address, not forwarded by a proxy).",
+    )
+    log_format: str = _setting(
+        "text", "Log lines as `text` (human-readable) or `json` (one JSON object per line, for log collectors)."
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

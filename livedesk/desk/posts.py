@@ -13,6 +13,7 @@ allowing only text structure, links (http, https, mailto) and images by http(s) 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,6 +61,8 @@ _TAGS = {
     "h2", "h3", "h4", "a", "img",
 }  # fmt: skip
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+
+logger = logging.getLogger(__name__)
 
 
 class NotAllowedError(PermissionError):
@@ -251,5 +254,8 @@ async def announce(store: Store, bus: Bus, placements: Sequence[Placement]) -> N
 async def publish_due_forever(store: Store, bus: Bus, *, every: float = 5.0) -> None:
     """Publish scheduled posts as their time comes, for as long as the server runs."""
     while True:
-        await announce(store, bus, await asyncio.to_thread(publish_due, store))
+        try:
+            await announce(store, bus, await asyncio.to_thread(publish_due, store))
+        except Exception:  # the database or the bus away for a while: the next round catches up
+            logger.warning("could not publish the scheduled posts; trying again in %g s", every, exc_info=True)
         await asyncio.sleep(every)

@@ -24,9 +24,9 @@ from typing import Any
 
 import httpcore
 import httpx
-from prometheus_client import Counter
 
 from livedesk.config import Settings
+from livedesk.metrics import FETCHES
 from livedesk.pipeline.decompress import ACCEPT_ENCODING, DecodeError, decoder_for
 from livedesk.urls import IPNetwork, parse_content_type, parse_networks
 
@@ -35,8 +35,6 @@ ROBOTS_TTL = 24 * 3600.0  # RFC 9309 §2.4: robots.txt should not be cached for 
 ROBOTS_FAILURE_TTL = 3600.0
 ROBOTS_DEADLINE_SHARE = 0.5  # of a fetch's deadline; a robots.txt that hangs must leave time for the page
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-FETCH_REQUESTS = Counter("livedesk_fetch_requests", "Fetcher.fetch() calls by outcome.", ["outcome"])
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Origin = tuple[str, str, int | None]  # scheme, host, port
@@ -389,9 +387,9 @@ class Fetcher:
                 check_robots=self._settings.respect_robots,
             )
         except FetchError as exc:
-            FETCH_REQUESTS.labels(exc.outcome).inc()
+            FETCHES.labels(exc.outcome).inc()
             raise
-        FETCH_REQUESTS.labels("not_modified" if result.not_modified else "ok").inc()
+        FETCHES.labels("not_modified" if result.not_modified else "ok").inc()
         return result
 
     async def _follow(

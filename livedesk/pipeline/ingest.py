@@ -130,7 +130,7 @@ class Ingestor:
         try:
             processed = await self._in_writer(function, *args)
         except Exception as err:  # one article's failure (a stage's bug, a database error) never stops the rest
-            logger.warning("processing %s failed", origin, exc_info=True)
+            logger.warning("processing %s failed", origin, exc_info=True, extra={"url": origin, "outcome": "failed"})
             first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
             self.report.fail(origin, f"{type(err).__name__}: {first_line}")
             return
@@ -302,6 +302,13 @@ class Ingestor:
                     title = feed.title
                     await self.ingest_feed(feed, source_id=source.id)
         except (FetchError, SourceError) as err:
+            outcome = err.outcome if isinstance(err, FetchError) else "unreadable"
+            logger.warning(
+                "polling source %d failed: %s",
+                source.id,
+                err,
+                extra={"source_id": source.id, "url": source.url, "outcome": outcome},
+            )
             self.report.fail(source.url, str(err))
             delay = min(self.settings.poll_interval * 2 ** (source.error_count + 1), self.settings.max_backoff)
             updated = await self._in_writer(

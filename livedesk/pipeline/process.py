@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from livedesk.metrics import STAGE_SECONDS
 from livedesk.models import Article, StoredArticle, SyndicationResult, UpsertOutcome
 from livedesk.pipeline import enrich, stories, syndication
 from livedesk.store import Store
@@ -36,7 +37,8 @@ class Processed:
 
 def process(store: Store, article: Article) -> Processed:
     """Store `article` and run every later stage that is due for it (all of them unless it was processed before)."""
-    upserted = store.upsert_article(article)
+    with STAGE_SECONDS.labels("store").time():
+        upserted = store.upsert_article(article)
     if upserted.stored.processed_at is not None:
         return Processed(upserted.outcome, upserted.stored)
     return resume(store, upserted.stored, upserted.outcome)
@@ -44,11 +46,16 @@ def process(store: Store, article: Article) -> Processed:
 
 def resume(store: Store, stored: StoredArticle, outcome: UpsertOutcome = UpsertOutcome.UPDATED) -> Processed:
     """Run syndication, stories and enrich for a stored article, then mark it processed."""
-    traced = syndication.trace(store, stored)
+    with STAGE_SECONDS.labels("syndication").time():
+        traced = syndication.trace(store, stored)
     stored = replace(stored, syndicated_from=traced.syndicated_from)
     # NER runs once: its names help place the article, then are folded within the story it joined.
-    found = enrich.find_mentions(stored)
-    stored = replace(stored, story_id=stories.assign(store, stored, entity_names=enrich.entity_names(found)))
-    enriched = enrich.enrich(store, stored, found=found)
-    store.mark_processed(stored.id)
+    with STAGE_SECONDS.labels("entities").time():
+        found = enrich.find_mentions(stored)
+    with STAGE_SECONDS.labels("stories").time():
+        story_id = stories.assign(store, stored, entity_names=enrich.entity_names(found))
+    stored = replace(stored, story_id=story_id)
+    with STAGE_SECONDS.labels("enrich").time():
+        enriched = enrich.enrich(store, stored, found=found)
+        store.mark_processed(stored.id)
     return Processed(outcome, stored, traced, enriched)

@@ -17,8 +17,10 @@ off with `Lagged` instead of being waited for or buffered without bound.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from livedesk.metrics import INGEST_LAG
 from livedesk.publish.local import InProcessBus, Lagged, Subscription
 from livedesk.publish.postgres import CHANNEL, PostgresBus, conninfo
 from livedesk.publish.update import Update, UpdateKind
@@ -37,11 +39,14 @@ __all__ = [
     "Update",
     "UpdateKind",
     "announcer",
+    "ingest_lag",
     "open_bus",
 ]
 
 
 class Bus(Protocol):
+    @property
+    def connected(self) -> bool: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, update: Update) -> None: ...
@@ -59,7 +64,16 @@ def open_bus(database_url: str) -> Bus:
 def announcer(bus: Bus) -> Callable[[StoredArticle, UpsertOutcome], Awaitable[None]]:
     """The Ingestor's `on_stored` hook that announces each new or changed article on `bus`."""
 
-    async def announce(stored: StoredArticle, _outcome: UpsertOutcome) -> None:
+    async def announce(stored: StoredArticle, outcome: UpsertOutcome) -> None:
         await bus.publish(Update(article_id=stored.id, story_id=stored.story_id))
+        if outcome == "new":  # a correction to an old article is not a late arrival
+            INGEST_LAG.observe(ingest_lag(stored, datetime.now(UTC)))
 
     return announce
+
+
+def ingest_lag(stored: StoredArticle, now: datetime) -> float:
+    """Seconds from the article's publication (else its first sighting) to `now`; never negative (a publication
+    time in the future is a site's clock or time-zone mistake)."""
+    published = stored.article.published_at or stored.article.first_seen_at
+    return max(0.0, (now - published).total_seconds())

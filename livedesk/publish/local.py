@@ -103,6 +103,11 @@ class InProcessBus:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def connected(self) -> bool:
+        """Always: there is nothing to connect to."""
+        return True
+
     async def start(self) -> None:
         pass
 

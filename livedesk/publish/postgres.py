@@ -62,6 +62,11 @@ class PostgresBus:
         return self._local.subscribers
 
     @property
+    def connected(self) -> bool:
+        """Whether the LISTEN connection is open (updates from other processes arrive)."""
+        return self._listening is not None and not self._listening.closed
+
+    @property
     def listener_pid(self) -> int | None:
         """Server process id of the LISTEN connection (None before start)."""
         return None if self._listening is None else self._listening.info.backend_pid

@@ -156,6 +156,12 @@ class Store(
         with self._read() as connection:
             return [_source(row) for row in connection.execute(_due(now))]
 
+    def count_due_sources(self, now: datetime) -> int:
+        """How many enabled sources are due for a poll at `now` (those being polled right now included)."""
+        due = _due(now).order_by(None).subquery()
+        with self._read() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(due)).scalar_one()
+
     def lease_due_sources(self, now: datetime, *, lease: timedelta, limit: int = 100) -> list[Source]:
         """Take the due sources nobody holds for `lease`: each is polled by one poller at a time, and comes due again
         if its poller dies without reporting. The poll's outcome (record_poll_*) releases it."""
@@ -312,6 +318,18 @@ class Store(
         )
         with self._read() as connection:
             return [_stored_article(row) for row in connection.execute(query)]
+
+    def count_unprocessed_articles(self) -> int:
+        """How many stored articles have a stage still due (a partial index holds exactly those)."""
+        query = sa.select(sa.func.count()).select_from(articles).where(articles.c.processed_at.is_(None))
+        with self._read() as connection:
+            return connection.execute(query).scalar_one()
+
+    def schema_is_current(self) -> bool:
+        """Whether the database answers and its schema is at the latest migration (raises when it cannot be
+        reached)."""
+        with self._read() as connection:
+            return engines.at_head(connection)
 
     def get_article(self, url_hash: str) -> StoredArticle | None:
         with self._read() as connection:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.pool import NullPool
 
 # Execution option marking a connection that will write (see _sqlite_begin).
@@ -104,10 +107,25 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the latest revision, in one transaction; a no-op when already there."""
+def _alembic_config() -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(files("livedesk.store") / "migrations"))
+    return cfg
+
+
+@functools.cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(_alembic_config()).get_heads())
+
+
+def at_head(connection: sa.Connection) -> bool:
+    """Whether the database's schema is at the latest revision this code knows."""
+    return frozenset(MigrationContext.configure(connection).get_current_heads()) == _heads()
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the latest revision, in one transaction; a no-op when already there."""
+    cfg = _alembic_config()
     with engine.connect() as connection:
         connection.execution_options(**{WRITE: True})
         with connection.begin():

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -27,10 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from livedesk.config import Settings
 from livedesk.desk import posts
 from livedesk.desk.signin import SessionPolicy
+from livedesk.metrics import mark_process_dead, registry
 from livedesk.publish import Bus, open_bus
 from livedesk.store import Store
 from livedesk.urls import parse_networks
-from livedesk.web import api, auth, desk, desk_api, feeds, home, oidc, pages, users, views
+from livedesk.web import api, auth, desk, desk_api, feeds, home, oidc, ops, pages, users, views
 from livedesk.web.edits import StoryEdits
 from livedesk.web.live import LiveItems
 from livedesk.web.render import environment
@@ -172,6 +174,7 @@ def create_app(
         app.state.store, app.state.bus, app.state.view_counter = store, bus, counter
         app.state.live = LiveItems(store, app.state.templates)
         app.state.live_stories = home.LiveStories(store, app.state.templates)
+        app.state.metrics = registry(ops.StoreFigures(store))
         # Scheduled posts go live from every web process: publishing one is idempotent, the first one wins.
         tasks: list[asyncio.Task[None]] = [
             asyncio.create_task(task(store, bus)) for task in (*background, posts.publish_due_forever)
@@ -189,6 +192,7 @@ def create_app(
             await counter.stop()
             await bus.stop()
             store.close()
+            mark_process_dead(os.getpid())
 
     app = _App(
         title="livedesk",
@@ -204,6 +208,8 @@ def create_app(
     app.state.session_policy = SessionPolicy.from_settings(settings)
     app.state.oidc = oidc.OpenIDProvider.configured(settings)
     app.state.trusted_proxies = trusted_proxies
+    app.state.metrics_token = settings.metrics_token
+    app.include_router(ops.router)
     app.include_router(api.router)
     app.include_router(desk_api.router)
     app.include_router(views.router)
@@ -222,6 +228,7 @@ def create_app(
     app.add_exception_handler(Exception, _server_error)
     app.add_middleware(NoStore)
     app.add_middleware(AllowedHosts, hosts=allowed_host_names(settings.allowed_hosts))
+    app.add_middleware(ops.RequestMetrics)  # outermost: requests refused for their Host header count too
     return app
 
 

@@ -23,6 +23,7 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
+from livedesk.metrics import SSE_CLIENTS
 from livedesk.models import EntityFilter, Selection, StoryStream, StreamItem
 from livedesk.publish import Bus, Lagged, Update, UpdateKind
 from livedesk.store import Store
@@ -261,7 +262,14 @@ def source_stream(bus: Bus, source: LiveSource, last_id: int) -> StreamingRespon
     """The text/event-stream response of `follow`. Starlette's StreamingResponse ends the stream (and the
     subscription) when the client disconnects."""
     return StreamingResponse(
-        follow(bus, source, last_id),
+        _counted(follow(bus, source, last_id)),
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+async def _counted(events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`events`, counted among the open streams while they are being sent."""
+    with SSE_CLIENTS.track_inprogress():
+        async for event in events:
+            yield event

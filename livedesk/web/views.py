@@ -27,6 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from livedesk.metrics import VIEW_BEACONS
 from livedesk.store import Store
 from livedesk.urls import IPNetwork
 from livedesk.web.inputs import MAX_ID, Id
@@ -291,7 +292,9 @@ class ViewCounter:
     async def _write(self, batch: list[tuple[tuple[int, str, datetime], asyncio.Future[None]]]) -> None:
         error: Exception | None = None
         try:
-            await asyncio.to_thread(self._store.record_views, [view for view, _ in batch])
+            counted = await asyncio.to_thread(self._store.record_views, [view for view, _ in batch])
+            VIEW_BEACONS.labels("counted").inc(counted)
+            VIEW_BEACONS.labels("not_counted").inc(len(batch) - counted)
         except Exception as failure:
             logger.exception("could not record %d views", len(batch))
             error = failure
@@ -331,6 +334,7 @@ async def view_beacon(article_id: Id, request: Request) -> Response:
     if is_bot(user_agent) or not is_same_origin(
         headers.get("host"), headers.get("origin"), headers.get("sec-fetch-site")
     ):
+        VIEW_BEACONS.labels("ignored").inc()
         return Response(status_code=204)
     counter: ViewCounter = request.app.state.view_counter
     store: Store = request.app.state.store
@@ -339,14 +343,17 @@ async def view_beacon(article_id: Id, request: Request) -> Response:
     )
     visitor = await counter.visitor(ip, user_agent)
     if not counter.allow(await counter.address(ip), visitor):
+        VIEW_BEACONS.labels("limited").inc()
         return _error(
             429, "rate_limited", "Too many view beacons; slow down.", {"Retry-After": str(counter.retry_after)}
         )
     if article_id not in await asyncio.to_thread(store.view_counts, [article_id]):
+        VIEW_BEACONS.labels("unknown").inc()
         return _error(404, "not_found", f"No article {article_id}.")
     try:
         await counter.record(article_id, visitor)
     except ViewCounterStoppedError:
+        VIEW_BEACONS.labels("unavailable").inc()
         return _error(503, "unavailable", "The server is shutting down; try again.")
     return JSONResponse({"article_id": article_id}, status_code=202)
 

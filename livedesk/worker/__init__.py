@@ -63,7 +63,7 @@ async def poll_forever(
         report = None
         try:
             report = await poll_once(store, bus, settings, robots=robots)
-            logger.info("poll: %s", dict(report.outcomes))
+            logger.info("poll: %s", dict(report.outcomes), extra={"outcomes": dict(report.outcomes)})
         except Exception:  # one bad round must not stop the desk; the next one retries
             logger.exception("poll round failed")
         sources = await asyncio.to_thread(store.list_sources)
