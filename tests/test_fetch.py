@@ -655,12 +655,13 @@ async def test_per_host_delay_spaces_requests(http_server: LoopbackServer) -> No
         return 200, {}, b"ok"
 
     http_server.add_handler("/t", stamp)
-    async with Fetcher(replace(SETTINGS, per_host_delay=0.3, per_host_concurrency=4)) as fetcher:
+    async with Fetcher(replace(SETTINGS, per_host_delay=0.5, per_host_concurrency=4)) as fetcher:
         await asyncio.gather(*(fetcher.fetch(http_server.url("/t")) for _ in range(3)))
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # Stamped where the requests arrive: a request sent on time may arrive a little late on a busy machine and
-    # make the next gap look shorter, hence the margin (without spacing, the three arrive together).
-    assert len(gaps) == 2 and min(gaps) >= 0.2
+    # Stamped where the requests arrive: a request sent on time may arrive late on a busy machine (a tenth of a
+    # second was seen) and make the next gap look shorter, hence the wide margin; unspaced, the three arrive within
+    # milliseconds of each other.
+    assert len(gaps) == 2 and min(gaps) >= 0.25
 
 
 # --- helpers and metrics ------------------------------------------------------------------------------------
