@@ -22,6 +22,7 @@ from alembic.config import Config
 
 from livedesk.models import SearchFilter
 from livedesk.store import Store
+from livedesk.store.schema import UTCDateTime
 from livedesk.store.search_syntax import MAX_SEARCH_TERMS, search_terms
 from livedesk.store.web import SearchCancel, SearchCancelledError, SearchTimeoutError
 from livedesk.web.inputs import MAX_QUERY_CHARS
@@ -455,8 +456,26 @@ def _migrate(store: Store, direction: str, revision: str) -> None:
         getattr(command, direction)(config, revision)
 
 
+# The articles table as revision 0011 had it, as far as an insert needs (later revisions add columns).
+_ARTICLES_AT_0011 = sa.table(
+    "articles",
+    *(
+        sa.column(name)
+        for name in ("url", "canonical_url", "url_hash", "site", "title", "text", "html", "content_hash")
+    ),
+    sa.column("first_seen_at", UTCDateTime),
+    sa.column("updated_at", UTCDateTime),
+)
+
+
 def test_migration_0012_stems_what_was_stored_before_it(store: Store) -> None:
     _migrate(store, "downgrade", "0011")
-    stored = put(store, "floods", title="Rain report", text="Floods closed three roads near the river.")
+    url = "https://harbor.example/news/floods"
+    values = {"url": url, "canonical_url": url, "url_hash": "f" * 64, "site": "harbor.example", "html": ""}
+    values |= {"title": "Rain report", "text": "Floods closed three roads near the river.", "content_hash": "0" * 64}
+    with store._engine.begin() as connection:
+        stored = connection.execute(
+            sa.insert(_ARTICLES_AT_0011).values(**values, first_seen_at=NOW, updated_at=NOW).returning(sa.column("id"))
+        ).scalar_one()
     _migrate(store, "upgrade", "head")
-    assert _found(store, "flooding") == [stored.id]
+    assert _found(store, "flooding") == [stored]
