@@ -26,6 +26,12 @@ __all__ = [
     "split_sentences",
 ]
 
+# A dateline opening the lead: "LOWMERE, Aldmoor (Meridian Wire) – ", "WASHINGTON (Reuters) - ", "PARIS — ": a place
+# in capitals, maybe its region, maybe the outlet in brackets, then a dash. NER reads it as one name with the
+# words around it ("Aldmoor (Meridian Wire", "Lowmere LOWMERE" across the title's end).
+DATELINE = re.compile(
+    r"\A\s*[A-Z][A-Z'’.\- ]{1,40}(?:,\s*[A-Z][\w'’.\- ]{0,40})?\s*(?:\(\s*[^()\n]{1,60}\)\s*)?(?:--|[-–—:])\s+"
+)
 _TERMINALS = ".!?…"
 _CLOSERS = "\"'”’)]»"
 _OPENERS = "\"'“‘([«"

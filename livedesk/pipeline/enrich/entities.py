@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from livedesk.models import KnownEntity, Resolved
-from livedesk.text import display_name, name_key
+from livedesk.text import DATELINE, display_name, name_key
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -35,12 +35,6 @@ MAX_NAME_CHARS = 200
 # Transliteration variants: at most this many edits, and only between names this long (shorter names collide).
 MAX_EDITS = 1
 MIN_VARIANT_LETTERS = 5
-# A dateline opening the lead: "LOWMERE, Aldmoor (Meridian Wire) – ", "WASHINGTON (Reuters) - ", "PARIS — ": a place
-# in capitals, maybe its region, maybe the outlet in brackets, then a dash. NER reads it as one name with the
-# words around it ("Aldmoor (Meridian Wire", "Lowmere LOWMERE" across the title's end).
-DATELINE = re.compile(
-    r"\A\s*[A-Z][A-Z'’.\- ]{1,40}(?:,\s*[A-Z][\w'’.\- ]{0,40})?\s*(?:\(\s*[^()\n]{1,60}\)\s*)?(?:--|[-–—:])\s+"
-)
 # The last word of a name that says what kind of thing it names, whatever NER says ("Orrin Dam" is no person).
 FACILITY_WORDS = frozenset(
     [

@@ -526,9 +526,22 @@ def _mention(head: Token) -> list[Token]:
     """The tokens of a source mention as written, without the clauses that qualify it."""
     tokens = [head]
     for child in head.children:
-        if child.dep_ not in _SOURCE_CLAUSES:
+        if child.dep_ not in _SOURCE_CLAUSES and not _is_when(child):
             tokens.extend(_mention(child))
     return tokens
+
+
+# Words of a phrase saying when; the claims parse runs without NER, so its DATE entities are not there to ask.
+_WHEN_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december today yesterday tonight tomorrow morning afternoon evening night week "
+    "weekend month year".split()
+)
+
+
+def _is_when(token: Token) -> bool:
+    """A phrase saying when ("on Wednesday", "last week"): about the statement, not part of who made it."""
+    return token.dep_ in ("prep", "npadvmod") and any(t.lower_ in _WHEN_WORDS for t in token.subtree)
 
 
 def _source_subtree(source: list[Token]) -> list[Token]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from livedesk.pipeline.enrich.claims import cues
-from livedesk.text import sentence_spans
+from livedesk.text import DATELINE, sentence_spans
 
 # Past forms the regular rules below do not produce.
 _IRREGULAR: dict[str, tuple[str, ...]] = {
@@ -127,5 +127,14 @@ def claim_sentences(text: str) -> list[Sentence]:
         if len(found) == MAX_CLAIM_SENTENCES or (len(searched) < len(text) and sentence.end == len(searched)):
             break  # the last sentence of a cut text may be cut itself
         if len(sentence.text) <= MAX_SENTENCE_CHARS and has_cue(sentence.text):
-            found.append(sentence)
+            found.append(_without_dateline(sentence))
     return found
+
+
+def _without_dateline(sentence: Sentence) -> Sentence:
+    """The text's first sentence without its dateline ("VARENHOLM, Pellmark (Meridian Wire) – "): where the report
+    was filed, not who said what — the parse would otherwise take the place for the subject."""
+    dateline = DATELINE.match(sentence.text) if sentence.start == 0 else None
+    if dateline is None or dateline.end() == len(sentence.text):
+        return sentence
+    return replace(sentence, start=sentence.start + dateline.end(), text=sentence.text[dateline.end() :])
