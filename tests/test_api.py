@@ -74,7 +74,10 @@ async def test_update_items_carry_excerpt_credit_and_views(desk: Desk) -> None:
     original = put(desk.store, "gates", site="tollan-post.example", text=text, byline="Ada Brierly")
     copy = put(desk.store, "copy", site="wire.example", text=text, attributed_to="tollan-post.example")
     story_id = one_story(desk.store, [original, copy])
-    items = (await desk.client.get(f"/api/stories/{story_id}/updates")).json()["items"]
+    # As the page shows it: the copy is on its original's card, not an update of its own.
+    [shown] = (await desk.client.get(f"/api/stories/{story_id}/updates")).json()["items"]
+    assert shown["id"] == original.id and shown["also_carried_by"] == ["wire.example"]
+    items = (await desk.client.get(f"/api/stories/{story_id}/updates", params={"copies": "true"})).json()["items"]
     by_id = {item["id"]: item for item in items}
     assert by_id[original.id]["excerpt"] == excerpt(text)
     assert by_id[copy.id]["first_reported_by"] == "tollan-post.example"

@@ -313,16 +313,23 @@ def story_claims_jsonld(request: Request, story_id: Id) -> JSONResponse:
     return JSONResponse(graph, media_type="application/ld+json")
 
 
+# As the pages show them: one update per syndication group (a copy is on its original's `also_carried_by`);
+# `copies=true` lists every article.
+CopiesQuery = Annotated[bool, Query(description="list copies as updates of their own, not only on their original")]
+
+
 @router.get("/stories/{story_id}/updates", response_model=UpdatesPage)
 async def story_updates(
-    request: Request, story_id: Id, cursor: CursorQuery = None, entity: EntityQuery = None
+    request: Request, story_id: Id, cursor: CursorQuery = None, entity: EntityQuery = None, copies: CopiesQuery = False
 ) -> Response:
-    """The story's updates, newest first, 20 a page; follow `next_cursor` for older ones."""
+    """The story's updates, newest first, 20 a page, one per syndication group as the page shows them; follow
+    `next_cursor` for older ones."""
     store = _store(request)
 
     def read() -> Response:
         stream = mentioning(story_stream(store, story_id), entity)
-        return _json(_page(store, store.page(stream.selection, before=position(cursor))))
+        page = store.page(stream.selection, before=position(cursor), one_per_group=not copies)
+        return _json(_page(store, page))
 
     # The hottest endpoint: a story's page is a few index lookups (~2 ms), cheaper on the event loop than a hop
     # to the thread pool and back. An entity filter may read many mentions: that goes to the pool.
@@ -343,10 +350,13 @@ def get_topic(request: Request, slug: Slug) -> TopicOut:
 
 
 @router.get("/topics/{slug}/updates", response_model=UpdatesPage)
-def topic_updates(request: Request, slug: Slug, cursor: CursorQuery = None, entity: EntityQuery = None) -> Response:
+def topic_updates(
+    request: Request, slug: Slug, cursor: CursorQuery = None, entity: EntityQuery = None, copies: CopiesQuery = False
+) -> Response:
+    """The topic's updates, newest first, one per syndication group as its page shows them."""
     store = _store(request)
     stream = mentioning(topic_stream(store, slug), entity)
-    return _json(_page(store, store.page(stream.selection, before=position(cursor))))
+    return _json(_page(store, store.page(stream.selection, before=position(cursor), one_per_group=not copies)))
 
 
 @router.get("/articles/{article_id}", response_model=UpdateOut)

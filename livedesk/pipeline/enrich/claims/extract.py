@@ -532,11 +532,12 @@ def _mention(head: Token) -> list[Token]:
 
 
 # Words of a phrase saying when; the claims parse runs without NER, so its DATE entities are not there to ask.
-_WHEN_WORDS = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
-    "september october november december today yesterday tonight tomorrow morning afternoon evening night week "
-    "weekend month year".split()
-)
+_WHEN_WORDS = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "today", "yesterday", "tonight", "tomorrow", "morning", "afternoon", "evening", "night", "week",
+    "weekend", "month", "year",
+})  # fmt: skip
 
 
 def _is_when(token: Token) -> bool:
