@@ -311,3 +311,33 @@ def test_shared_rare_names_join_a_story_only_with_entity_terms(desk: Desk, weigh
         assert {"Zarek Molvane", "Tessaly Brunwick"} <= set(names)
         ids.append(assign(desk.store, stored, entity_names=names, settings=settings))
     assert (ids[0] == ids[1]) is joined
+
+
+def _demo_story_ids(desk: Desk) -> dict[str, list[int]]:
+    """The demo corpus through the stage in time order, with the real NER's names as the ingest chain passes them
+    (copies as plain articles: the harder case); the story ids of each of its stories."""
+    from livedesk.demo.corpus import corpus
+
+    found: dict[str, list[int]] = {}
+    for article in sorted(corpus(), key=lambda a: a.published):
+        stored = desk.add(article.title, article.text, article.published, site=article.outlet)
+        names = enrich.entity_names(enrich.find_mentions(stored))
+        found.setdefault(article.story, []).append(assign(desk.store, stored, entity_names=names))
+    return found
+
+
+def test_the_same_event_told_from_new_angles_days_later_is_one_story(desk: Desk) -> None:
+    # The port strike: the walkout, the queues, a leaked automation plan, a live page, shortages and the deal,
+    # over five days, with few words shared between the angles beyond the lead's.
+    # The wildfire: evacuation, growth, the suspected cause and the first rain, over four days.
+    found = _demo_story_ids(desk)
+    assert len(set(found["port-strike"])) == 1
+    assert len(set(found["wildfire"])) == 1
+
+
+def test_two_events_between_the_same_parties_stay_apart(desk: Desk) -> None:
+    # Korvania's central bank holding its rate in wartime, and the Korvania ceasefire talks running that week.
+    found = _demo_story_ids(desk)
+    assert not set(found["korvania-rates"]) & set(found["ceasefire"])
+    stories_of = [set(ids) for ids in found.values()]
+    assert all(not a & b for i, a in enumerate(stories_of) for b in stories_of[i + 1 :])

@@ -32,7 +32,7 @@ __all__ = ["StoryNotFoundError", "StorySettings", "assign", "lock_stories", "reb
 @dataclass(frozen=True)
 class StorySettings:
     # Least time-decayed cosine between an article and a story centroid for the article to join the story.
-    threshold: float = 0.22
+    threshold: float = 0.24
     # A story that has had no article for this long is cold: new articles no longer join it.
     cold_gap: timedelta = timedelta(days=4)
     # Score multiplier at the cold gap (1 at no gap, linear in between): a fresher story wins a close call.
@@ -47,8 +47,10 @@ class StorySettings:
     # Each entity name NER found in the title and lead counts as this many occurrences of one term for the whole
     # name (boosted as a proper noun); 0 leaves entities out. Counts under 1 would weigh negatively (sublinear tf).
     entity_weight: float = 1.0
-    # The article's strongest terms used to look up candidate stories.
-    query_terms: int = 60
+    # The article's strongest terms that score it against the stories (and find them). Enough for most of its
+    # lead: a new angle on an event leads with its own words and shares the event's words further down, among the
+    # many lead words of equal weight, which a shorter cut drops (at 60, the demo's strike split in two).
+    query_terms: int = 120
     # Terms in more than this share of documents are too common to find stories by (their postings would list
     # every active story); they still count in the score of the stories found through rarer terms.
     lookup_max_df: float = 0.05
