@@ -9,8 +9,6 @@ contributor submits a draft, through the same service layer the desk uses, so th
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from playwright.async_api import async_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from docs.make_screenshots import CHROMIUM_ARGS, PHONE, demo_database, served  # noqa: E402
+from docs.make_screenshots import CHROMIUM_ARGS, PHONE, capture, main, served  # noqa: E402
 from livedesk.config import Settings  # noqa: E402
 from livedesk.desk import accounts, posts  # noqa: E402
 from livedesk.desk import stories as desk_stories  # noqa: E402
@@ -70,23 +68,10 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
             ):
                 context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
                 await context.add_cookies([{"name": SESSION_COOKIE, "value": signed.session_secret, "url": base}])
-                page = await context.new_page()
-                await page.goto(base + path)
-                await page.wait_for_load_state("networkidle")
-                await page.screenshot(path=out / name)
-                print(f"{out / name}: {base + path}")
+                await capture(await context.new_page(), base + path, out / name)
                 await context.close()
             await browser.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
-    parser.add_argument("--out", type=Path, default=REPO / "docs")
-    args = parser.parse_args()
-    with demo_database() as settings:
-        asyncio.run(shoot(settings, args.chromium, args.out))
-
-
 if __name__ == "__main__":
-    main()
+    main(shoot, __doc__)

@@ -15,7 +15,7 @@ import asyncio
 import socket
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,8 +118,11 @@ async def shoot(settings: Settings, chromium: Path, out: Path) -> None:
             await browser.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(
+    shoot: Callable[[Settings, Path, Path], Coroutine[Any, Any, None]] = shoot, about: str | None = __doc__
+) -> None:
+    """`shoot` the pages of the demo database into --out, with the Chromium at --chromium."""
+    parser = argparse.ArgumentParser(description=(about or "").splitlines()[0])
     parser.add_argument("--chromium", type=Path, default=Path("/usr/bin/chromium"))
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     args = parser.parse_args()
